@@ -1,0 +1,218 @@
+// Package config owns actord's one configuration: the typed struct every
+// part of the runtime and the command line reads, its defaults, and the
+// loader that fills it from a YAML file, ACTORD_* environment variables and
+// command-line flags, in that rising order of precedence.
+package config
+
+import "time"
+
+// Config is the whole of actord's configuration. Every key is documented in
+// README.md (Configuration reference) with its default.
+type Config struct {
+	// Service names this process; the default consumer group of the event
+	// router and the Kafka client ID derive from it. Default "actord".
+	Service string `mapstructure:"service"`
+
+	Kafka     Kafka      `mapstructure:"kafka"`
+	Broker    Broker     `mapstructure:"broker"`
+	Runtime   Runtime    `mapstructure:"runtime"`
+	Events    Events     `mapstructure:"events"`
+	Log       Log        `mapstructure:"log"`
+	HTTP      HTTP       `mapstructure:"http"`
+	Topics    []Topic    `mapstructure:"topics"`
+	Consumers []Consumer `mapstructure:"consumers"`
+
+	// File is the config file the values came from, empty when none was
+	// read. Not a key: set by the loader.
+	File string `mapstructure:"-"`
+}
+
+// Kafka is how the runtime reaches the cluster.
+type Kafka struct {
+	// Enabled false runs the embedded broker in-process (see Broker) and
+	// points every client at it. Default true.
+	Enabled bool `mapstructure:"enabled"`
+	// BootstrapServers is a comma-separated host:port list (Java client:
+	// bootstrap.servers). Default "localhost:9092".
+	BootstrapServers string `mapstructure:"bootstrap_servers"`
+	// ClientID is sent to the brokers (client.id). Default: the service name.
+	ClientID string `mapstructure:"client_id"`
+	// DialTimeout bounds one TCP (and TLS) connect. Default 5s.
+	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+	// RequestTimeout bounds how long any one command or admin call waits on
+	// an unreachable or unresponsive cluster before it fails. Default 10s.
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	// SASL authenticates the clients; empty mechanism means none.
+	SASL SASL `mapstructure:"sasl"`
+	// TLS encrypts the connections when Enabled.
+	TLS TLS `mapstructure:"tls"`
+}
+
+// SASL holds client credentials. Password is never logged.
+type SASL struct {
+	// Mechanism is "", "PLAIN", "SCRAM-SHA-256" or "SCRAM-SHA-512".
+	Mechanism string `mapstructure:"mechanism"`
+	User      string `mapstructure:"user"`
+	Password  string `mapstructure:"password"`
+	// PasswordFile, when set, is read for the password (trailing newline
+	// trimmed); it wins over Password.
+	PasswordFile string `mapstructure:"password_file"`
+}
+
+// TLS configures client TLS.
+type TLS struct {
+	Enabled    bool   `mapstructure:"enabled"`
+	CAFile     string `mapstructure:"ca_file"`
+	CertFile   string `mapstructure:"cert_file"`
+	KeyFile    string `mapstructure:"key_file"`
+	ServerName string `mapstructure:"server_name"`
+}
+
+// Broker configures the embedded Kafka-protocol broker used by `actord
+// broker`, `--embedded` and `kafka.enabled: false`.
+type Broker struct {
+	// Listen is the host:port it accepts connections on. Default
+	// "127.0.0.1:9092"; port 0 picks a free one.
+	Listen string `mapstructure:"listen"`
+	// DataDir keeps topics, records and committed offsets across restarts.
+	// Empty keeps everything in memory. Default "".
+	DataDir string `mapstructure:"data_dir"`
+	// AutoCreateTopics creates a topic on first use by a producer or
+	// consumer. Default true.
+	AutoCreateTopics bool `mapstructure:"auto_create_topics"`
+	// DefaultPartitions is the partition count of auto-created topics.
+	// Default 1.
+	DefaultPartitions int `mapstructure:"default_partitions"`
+}
+
+// Runtime tunes the consumer machinery.
+type Runtime struct {
+	// CommitInterval is how often completed offsets are committed. Default 1s.
+	CommitInterval time.Duration `mapstructure:"commit_interval"`
+	// DrainTimeout bounds how long a revoke or a shutdown waits for
+	// in-flight records before letting go. Default 30s.
+	DrainTimeout time.Duration `mapstructure:"drain_timeout"`
+	// MaxInFlight caps the records a partition has fetched but not finished;
+	// above it fetching of that partition pauses. Default 1000.
+	MaxInFlight int `mapstructure:"max_in_flight"`
+}
+
+// Events configures named events.
+type Events struct {
+	// Topic carries every named event. Default "events".
+	Topic string `mapstructure:"topic"`
+	// Group is the event router's consumer group. Default: the service name.
+	Group string `mapstructure:"group"`
+}
+
+// Log configures the runtime's slog logger.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `mapstructure:"level"`
+	// Format is text or json. Default text.
+	Format string `mapstructure:"format"`
+}
+
+// HTTP configures the metrics and health listener.
+type HTTP struct {
+	// Listen is host:port for /metrics, /healthz and /readyz; empty turns
+	// it off. Default "127.0.0.1:9464".
+	Listen string `mapstructure:"listen"`
+}
+
+// Topic declares a topic to reconcile at start.
+type Topic struct {
+	Name              string            `mapstructure:"name"`
+	Partitions        int32             `mapstructure:"partitions"`
+	ReplicationFactor int16             `mapstructure:"replication_factor"`
+	Config            map[string]string `mapstructure:"config"`
+}
+
+// Consumer declares one consumer that `actord start` runs.
+type Consumer struct {
+	Topic string `mapstructure:"topic"`
+	Group string `mapstructure:"group"`
+	// MaxRetries is how many times a failed record is retried: at most
+	// MaxRetries+1 attempts. Default 3.
+	MaxRetries *int    `mapstructure:"max_retries"`
+	Backoff    Backoff `mapstructure:"backoff"`
+	// Ordering is partition (default), key or unordered.
+	Ordering string `mapstructure:"ordering"`
+	// Concurrency is the handler actors per partition in key and unordered
+	// modes. Default 16.
+	Concurrency int `mapstructure:"concurrency"`
+	// MaxInFlight overrides runtime.max_in_flight for this consumer.
+	MaxInFlight int `mapstructure:"max_in_flight"`
+	// DeadLetterTopic receives records that failed every attempt. Default
+	// "<topic>.dlq". DeadLetter false turns dead-lettering off (failed
+	// records are logged and skipped).
+	DeadLetterTopic string `mapstructure:"dead_letter_topic"`
+	DeadLetter      *bool  `mapstructure:"dead_letter"`
+	// HandlerTimeout bounds one attempt; zero means none. A timeout is a
+	// retryable failure.
+	HandlerTimeout time.Duration `mapstructure:"handler_timeout"`
+	// FromBeginning starts a group with no committed offset at the
+	// earliest record (default true) instead of the latest.
+	FromBeginning *bool   `mapstructure:"from_beginning"`
+	Handler       Handler `mapstructure:"handler"`
+}
+
+// Backoff is the retry delay: Initial, doubled (Multiplier) per attempt up
+// to Max, with +/- Jitter as a fraction.
+type Backoff struct {
+	Initial    time.Duration `mapstructure:"initial"`
+	Max        time.Duration `mapstructure:"max"`
+	Multiplier float64       `mapstructure:"multiplier"`
+	Jitter     float64       `mapstructure:"jitter"`
+}
+
+// Handler selects exactly one built-in handler kind.
+type Handler struct {
+	Exec    []string        `mapstructure:"exec"`
+	HTTP    *HTTPHandler    `mapstructure:"http"`
+	Log     *LogHandler     `mapstructure:"log"`
+	Forward *ForwardHandler `mapstructure:"forward"`
+}
+
+// HTTPHandler POSTs each record to URL.
+type HTTPHandler struct {
+	URL string `mapstructure:"url"`
+	// Timeout bounds one request. Default 30s.
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+// LogHandler writes one JSON object per record to File, or stdout.
+type LogHandler struct {
+	File string `mapstructure:"file"`
+}
+
+// ForwardHandler produces each record to Topic.
+type ForwardHandler struct {
+	Topic string `mapstructure:"topic"`
+}
+
+// Default returns the configuration with every default set.
+func Default() Config {
+	return Config{
+		Service: "actord",
+		Kafka: Kafka{
+			Enabled:          true,
+			BootstrapServers: "localhost:9092",
+			DialTimeout:      5 * time.Second,
+			RequestTimeout:   10 * time.Second,
+		},
+		Broker: Broker{
+			Listen:            "127.0.0.1:9092",
+			AutoCreateTopics:  true,
+			DefaultPartitions: 1,
+		},
+		Runtime: Runtime{
+			CommitInterval: time.Second,
+			DrainTimeout:   30 * time.Second,
+			MaxInFlight:    1000,
+		},
+		Events: Events{Topic: "events"},
+		Log:    Log{Level: "info", Format: "text"},
+		HTTP:   HTTP{Listen: "127.0.0.1:9464"},
+	}
+}
