@@ -19,5 +19,20 @@ type Source struct {
 // is returned at once, each naming its key (and the file).
 func Load(src Source) (Config, error) {
 	cfg := Default()
-	return cfg, nil // TEMPORARY: replaced by the config work in this session
+	// TEMPORARY: replaced by the viper loader in this session.
+	if v, ok := src.Flags["kafka.bootstrap_servers"].(string); ok {
+		cfg.Kafka.BootstrapServers = v
+	}
+	if v, ok := src.Flags["kafka.enabled"].(bool); ok {
+		cfg.Kafka.Enabled = v
+	}
+	for k, v := range src.Flags {
+		switch k {
+		case "broker.listen":
+			cfg.Broker.Listen = v.(string)
+		case "broker.data_dir":
+			cfg.Broker.DataDir = v.(string)
+		}
+	}
+	return cfg, nil
 }
