@@ -1,0 +1,106 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/partition"
+	"github.com/actord/actord/supervisor"
+	"github.com/actord/actord/topics"
+)
+
+// consumer is one topic consumed by one group.
+type consumer struct {
+	rt    *Runtime
+	topic string
+	group string
+	opts  options
+
+	handle partition.HandlerFunc
+	props  *actor.Props
+}
+
+// Delivery is what a service's own handler actor (ConsumeWith) receives:
+// one attempt of one record. The actor must call Done exactly once, with
+// nil, an error (retried) or a Permanent error. A panic in the actor is a
+// failed attempt; the actor is restarted and the record is not lost.
+type Delivery = partition.Delivery
+
+// Consume declares a consumer of topic in group whose handler fn gets each
+// record decoded into T (JSON by default; map[string]any works like the
+// seed's dicts, []byte and string take the value as it is). A handler
+// error is retried with backoff up to MaxRetries, then dead-lettered;
+// Permanent errors and undecodable records are dead-lettered at once.
+func Consume[T any](rt *Runtime, topic, group string, fn func(context.Context, Message[T]) error, opts ...Option) error {
+	if fn == nil {
+		return errors.New("actors.Consume: nil handler")
+	}
+	c, err := newConsumer(rt, topic, group, opts)
+	if err != nil {
+		return err
+	}
+	dec := c.opts.decoder
+	c.handle = func(ctx context.Context, r *kgo.Record, attempt int) error {
+		var v T
+		if err := dec.Decode(r.Value, &v); err != nil {
+			return supervisor.PermanentError(&DecodeError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Err: err})
+		}
+		return fn(ctx, newMessage(r, attempt, v))
+	}
+	return rt.register(c)
+}
+
+// ConsumeWith declares a consumer whose records go to handler actors the
+// service builds itself from props: each partition spawns Concurrency of
+// them, and each receives *Delivery messages.
+func ConsumeWith(rt *Runtime, topic, group string, props *actor.Props, opts ...Option) error {
+	if props == nil {
+		return errors.New("actors.ConsumeWith: nil props")
+	}
+	c, err := newConsumer(rt, topic, group, opts)
+	if err != nil {
+		return err
+	}
+	c.props = props
+	return rt.register(c)
+}
+
+func newConsumer(rt *Runtime, topic, group string, opts []Option) (*consumer, error) {
+	if err := topics.ValidateName(topic); err != nil {
+		return nil, fmt.Errorf("consumer %s/%s: %w", topic, group, err)
+	}
+	if group == "" {
+		return nil, fmt.Errorf("consumer of %q: group is required", topic)
+	}
+	o := defaultOptions()
+	o.maxInFlight = rt.cfg.Runtime.MaxInFlight
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.policy = o.policy.WithDefaults()
+	if o.decoder == nil {
+		o.decoder = JSON{}
+	}
+	if o.deadLetter == "" {
+		o.deadLetter = topic + ".dlq"
+	}
+	return &consumer{rt: rt, topic: topic, group: group, opts: o}, nil
+}
+
+func (c *consumer) partitionConfig(p int32) partition.Config {
+	cfg := partition.Config{
+		Group: c.group, Topic: c.topic, Partition: p,
+		Ordering: c.opts.ordering, Concurrency: c.opts.concurrency, MaxInFlight: c.opts.maxInFlight,
+		Policy: c.opts.policy, HandlerTimeout: c.opts.handlerTimeout,
+		Handle: c.handle, HandlerProps: c.props,
+		Logger: c.rt.log,
+	}
+	if !c.opts.noDeadLetter {
+		cfg.DeadLetter = c.rt.deadLetterFunc(c.opts.deadLetter)
+	}
+	return cfg
+}

@@ -1,0 +1,310 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/partition"
+)
+
+// group is one consumer group: one franz-go group client, one poll loop,
+// and a supervisor actor whose children are the partition actors of the
+// current generation.
+type group struct {
+	rt        *Runtime
+	name      string
+	consumers map[string]*consumer // by topic
+	log       *slog.Logger
+
+	cl       *kgo.Client
+	sup      *actor.PID
+	stopPoll context.CancelFunc
+	polled   chan struct{}
+
+	mu      sync.Mutex
+	parts   map[tp]*partition.Handle
+	respawn []respawn
+
+	joined atomic.Bool
+}
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+func newGroup(rt *Runtime, name string) *group {
+	return &group{rt: rt, name: name, consumers: map[string]*consumer{}, parts: map[tp]*partition.Handle{},
+		log: rt.log.With("group", name)}
+}
+
+// groupActor supervises the partition actors: it spawns them (so they are
+// its children) and stops a crashed one rather than restarting it with
+// empty offset state; the group then hands the partition's records to a
+// fresh actor from the last marked offset.
+type groupActor struct{ g *group }
+
+type spawnReq struct{ cfg partition.Config }
+
+func (a *groupActor) Receive(c actor.Context) {
+	if m, ok := c.Message().(*spawnReq); ok {
+		h, err := partition.Spawn(c, c.ActorSystem().Root, m.cfg)
+		if err != nil {
+			c.Respond(err)
+			return
+		}
+		c.Respond(h)
+	}
+}
+
+// HandleFailure implements actor.SupervisorStrategy for partition actors:
+// a crash of the machinery (not of a handler, which is caught below it)
+// stops the actor and leaves its uncommitted records for redelivery.
+func (a *groupActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
+	a.g.log.Error("partition actor crashed; stopping it, its uncommitted records will be redelivered", "actor", child.Id, "reason", fmt.Sprint(reason))
+	sup.StopChildren(child)
+	a.g.crashed(child)
+}
+
+func (g *group) topics() []string {
+	ts := make([]string, 0, len(g.consumers))
+	for t := range g.consumers {
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+func (g *group) start() error {
+	base, err := g.rt.cfg.Kafka.ClientOpts()
+	if err != nil {
+		return err
+	}
+	reset := kgo.NewOffset().AtStart()
+	for _, c := range g.consumers {
+		if c.opts.fromLatest {
+			reset = kgo.NewOffset().AtEnd()
+		}
+	}
+	cl, err := kgo.NewClient(append(base,
+		kgo.ConsumerGroup(g.name),
+		kgo.ConsumeTopics(g.topics()...),
+		kgo.ConsumeResetOffset(reset),
+		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(g.rt.cfg.Runtime.CommitInterval),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(g.assigned),
+		kgo.OnPartitionsRevoked(g.revoked),
+		kgo.OnPartitionsLost(g.lost),
+		kgo.FetchMaxWait(500*time.Millisecond),
+	)...)
+	if err != nil {
+		return fmt.Errorf("group %s: kafka client: %w", g.name, err)
+	}
+	g.cl = cl
+	g.sup = g.rt.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &groupActor{g: g} }))
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stopPoll = cancel
+	g.polled = make(chan struct{})
+	go g.poll(ctx)
+	g.log.Info("consumer group started", "topics", g.topics())
+	return nil
+}
+
+// poll is the group's one poll loop. It never blocks on a partition: each
+// batch goes to its partition actor's mailbox, and a partition above its
+// in-flight cap is paused instead.
+func (g *group) poll(ctx context.Context) {
+	defer close(g.polled)
+	for {
+		fetches := g.cl.PollRecords(ctx, 10000)
+		if fetches.IsClientClosed() || ctx.Err() != nil {
+			g.cl.AllowRebalance()
+			return
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if ctx.Err() == nil {
+				g.log.Warn("fetch error", "topic", t, "partition", p, "error", err)
+			}
+		})
+		g.mu.Lock()
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			if h := g.parts[tp{p.Topic, p.Partition}]; h != nil {
+				h.Deliver(p.Records)
+			}
+		})
+		g.mu.Unlock()
+		g.respawnCrashed()
+		g.cl.AllowRebalance()
+	}
+}
+
+func (g *group) assigned(_ context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	g.joined.Store(true)
+	for topic, ps := range assigned {
+		c := g.consumers[topic]
+		if c == nil {
+			continue
+		}
+		for _, p := range ps {
+			h, err := g.spawn(cl, c, p)
+			if err != nil {
+				g.log.Error("cannot start partition actor", "topic", topic, "partition", p, "error", err)
+				continue
+			}
+			g.mu.Lock()
+			g.parts[tp{topic, p}] = h
+			g.mu.Unlock()
+		}
+		g.log.Info("partitions assigned", "topic", topic, "partitions", ps)
+	}
+}
+
+func (g *group) spawn(cl *kgo.Client, c *consumer, p int32) (*partition.Handle, error) {
+	topic := c.topic
+	cfg := c.partitionConfig(p)
+	cfg.Mark = func(epoch int32, offset int64) {
+		cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{topic: {p: {Epoch: epoch, Offset: offset}}})
+	}
+	cfg.Pause = func() { cl.PauseFetchPartitions(map[string][]int32{topic: {p}}) }
+	cfg.Resume = func() { cl.ResumeFetchPartitions(map[string][]int32{topic: {p}}) }
+	res, err := g.rt.sys.Root.RequestFuture(g.sup, &spawnReq{cfg: cfg}, 10*time.Second).Result()
+	if err != nil {
+		return nil, err
+	}
+	switch v := res.(type) {
+	case *partition.Handle:
+		return v, nil
+	case error:
+		return nil, v
+	}
+	return nil, fmt.Errorf("unexpected reply %T", res)
+}
+
+// revoked drains the revoked partitions' actors (bounded by the drain
+// timeout), commits what they finished, and stops them.
+func (g *group) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	hs := g.take(revoked)
+	var wg sync.WaitGroup
+	for key, h := range hs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if !h.Drain(g.rt.cfg.Runtime.DrainTimeout) {
+				g.log.Warn("drain timed out; unfinished records stay uncommitted", "topic", key.topic, "partition", key.partition)
+			}
+		}()
+	}
+	wg.Wait()
+	cctx, cancel := context.WithTimeout(ctx, g.rt.cfg.Kafka.RequestTimeout)
+	defer cancel()
+	if err := cl.CommitMarkedOffsets(cctx); err != nil {
+		g.log.Error("commit on revoke failed; uncommitted records will be redelivered", "error", err)
+	}
+	if len(hs) > 0 {
+		g.log.Info("partitions revoked", "partitions", fmt.Sprint(revoked))
+	}
+}
+
+// lost stops the lost partitions' actors without committing: another
+// member may own them already.
+func (g *group) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	for _, h := range g.take(lost) {
+		h.Drop()
+	}
+	if len(lost) > 0 {
+		g.log.Warn("partitions lost", "partitions", fmt.Sprint(lost))
+	}
+}
+
+func (g *group) take(m map[string][]int32) map[tp]*partition.Handle {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[tp]*partition.Handle{}
+	for topic, ps := range m {
+		for _, p := range ps {
+			k := tp{topic, p}
+			if h, ok := g.parts[k]; ok {
+				out[k] = h
+				delete(g.parts, k)
+			}
+		}
+	}
+	return out
+}
+
+// crashed forgets a crashed partition actor and queues its partition for
+// a fresh actor: the poll loop respawns it and rewinds fetching to the
+// last offset the old one marked, so nothing it held is skipped.
+func (g *group) crashed(pid *actor.PID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for k, h := range g.parts {
+		if h.PID().Equal(pid) {
+			delete(g.parts, k)
+			h.Drop()
+			g.respawn = append(g.respawn, respawn{k, h.ResumeOffset()})
+		}
+	}
+}
+
+type respawn struct {
+	tp
+	offset int64
+}
+
+// respawnCrashed runs on the poll goroutine before AllowRebalance, where
+// SetOffsets cannot race a revoke.
+func (g *group) respawnCrashed() {
+	g.mu.Lock()
+	todo := g.respawn
+	g.respawn = nil
+	g.mu.Unlock()
+	for _, r := range todo {
+		c := g.consumers[r.topic]
+		h, err := g.spawn(g.cl, c, r.partition)
+		if err != nil {
+			g.log.Error("cannot restart partition actor", "topic", r.topic, "partition", r.partition, "error", err)
+			continue
+		}
+		g.mu.Lock()
+		g.parts[r.tp] = h
+		g.mu.Unlock()
+		if r.offset >= 0 {
+			g.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{r.topic: {r.partition: {Epoch: -1, Offset: r.offset}}})
+		}
+		g.log.Warn("partition actor restarted", "topic", r.topic, "partition", r.partition, "from_offset", r.offset)
+	}
+}
+
+// stop ends the poll loop, then closes the client, which leaves the group:
+// the final revoke drains and commits every partition.
+func (g *group) stop(ctx context.Context) error {
+	if g.cl == nil {
+		return nil
+	}
+	g.stopPoll()
+	select {
+	case <-g.polled:
+	case <-ctx.Done():
+	}
+	done := make(chan struct{})
+	go func() {
+		g.cl.CloseAllowingRebalance()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("group %s: stop: %w", g.name, ctx.Err())
+	}
+	g.rt.sys.Root.Stop(g.sup)
+	g.log.Info("consumer group stopped")
+	return nil
+}

@@ -1,0 +1,213 @@
+package actors_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/actors"
+	"github.com/actord/actord/broker"
+	"github.com/actord/actord/config"
+)
+
+// startBroker runs an embedded broker over TCP for one test.
+func startBroker(t *testing.T) *broker.Broker {
+	t.Helper()
+	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+func testConfig(addr string) config.Config {
+	cfg := config.Default()
+	cfg.Kafka.BootstrapServers = addr
+	cfg.Runtime.CommitInterval = 100 * time.Millisecond
+	cfg.Runtime.DrainTimeout = 5 * time.Second
+	cfg.Log.Level = "warn"
+	return cfg
+}
+
+func testLogger() *slog.Logger {
+	lvl := slog.LevelWarn
+	if os.Getenv("ACTORD_TEST_DEBUG") != "" {
+		lvl = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+func newRuntime(t *testing.T, addr string, mut ...func(*config.Config)) *actors.Runtime {
+	t.Helper()
+	cfg := testConfig(addr)
+	for _, m := range mut {
+		m(&cfg)
+	}
+	rt, err := actors.New(cfg, actors.WithLogger(testLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopRuntime(t, rt) })
+	return rt
+}
+
+func stopRuntime(t *testing.T, rt *actors.Runtime) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := rt.Stop(ctx); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+}
+
+func createTopic(t *testing.T, addr, topic string, partitions int32) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, nil, topic); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// produce writes n records keyed "k<i % keys>" with value "i", spread by key.
+func produce(t *testing.T, addr, topic string, n, keys int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	var perr error
+	var mu sync.Mutex
+	for i := range n {
+		wg.Add(1)
+		r := &kgo.Record{Key: []byte("k" + strconv.Itoa(i%keys)), Value: []byte(strconv.Itoa(i))}
+		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			if err != nil {
+				mu.Lock()
+				perr = err
+				mu.Unlock()
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	if perr != nil {
+		t.Fatal(perr)
+	}
+}
+
+// committed returns the group's committed offsets per partition of topic.
+func committed(t *testing.T, addr, group, topic string) map[int32]int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	os, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	os.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic {
+			out[o.Partition] = o.At
+		}
+	})
+	return out
+}
+
+// endOffsets returns the end offset of each partition of topic.
+func endOffsets(t *testing.T, addr, topic string) map[int32]int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lo, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	lo.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for an outcome
+	}
+}
+
+// counter counts handled values.
+type counter struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func newCounter() *counter { return &counter{seen: map[string]int{}} }
+
+func (c *counter) add(v string) {
+	c.mu.Lock()
+	c.seen[v]++
+	c.mu.Unlock()
+}
+
+func (c *counter) distinct() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
+}
+
+func (c *counter) dups() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := 0
+	for _, n := range c.seen {
+		d += n - 1
+	}
+	return d
+}
+
+func (c *counter) missing(n int) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for i := range n {
+		if c.seen[strconv.Itoa(i)] == 0 {
+			out = append(out, strconv.Itoa(i))
+		}
+	}
+	return out
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,227 @@
+// Package actors is what a service imports: the Runtime (the protoactor
+// actor system, the franz-go clients and the producer), consumers with
+// typed handlers or the service's own handler actors, producers, named
+// events, the Message a handler sees and the error classification (Retry,
+// Permanent) that drives retries and dead-lettering.
+//
+// Every assigned topic partition is owned by a supervised partition actor
+// that pulls its records and forwards them to handler actors. Delivery is
+// at least once: an offset is committed only after its record and every
+// earlier record of the partition are finished.
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/broker"
+	"github.com/actord/actord/config"
+	"github.com/actord/actord/topics"
+)
+
+// Runtime runs consumers, producers and event handlers on one actor
+// system. Declare consumers before Start (or Run); stop with Stop (or by
+// cancelling Run's context).
+type Runtime struct {
+	cfg config.Config
+	log *slog.Logger
+	sys *actor.ActorSystem
+
+	embedded *broker.Broker
+	prod     *kgo.Client
+	admin    *kadm.Client
+
+	mu      sync.Mutex
+	groups  map[string]*group
+	order   []string
+	started bool
+	stopped bool
+
+	declared []topics.Topic
+
+	dlqMu      sync.Mutex
+	dlqTopics  map[string]error
+	stopOnce   sync.Once
+	stopResult error
+}
+
+// RuntimeOption tunes a Runtime.
+type RuntimeOption func(*Runtime)
+
+// WithLogger sets the runtime's logger; protoactor's own logs go through it
+// too (its informational lines at debug level). Default: slog text on
+// stderr at config log.level.
+func WithLogger(l *slog.Logger) RuntimeOption { return func(r *Runtime) { r.log = l } }
+
+// New builds a runtime from cfg. With kafka.enabled false it starts the
+// embedded broker in-process and points every client at it.
+func New(cfg config.Config, opts ...RuntimeOption) (*Runtime, error) {
+	rt := &Runtime{cfg: cfg, groups: map[string]*group{}, dlqTopics: map[string]error{}}
+	for _, o := range opts {
+		o(rt)
+	}
+	if rt.log == nil {
+		rt.log = NewLogger(cfg.Log, os.Stderr)
+	}
+	if !cfg.Kafka.Enabled {
+		b, err := broker.Start(broker.Config{
+			Listen:            cfg.Broker.Listen,
+			DataDir:           cfg.Broker.DataDir,
+			AutoCreateTopics:  cfg.Broker.AutoCreateTopics,
+			DefaultPartitions: cfg.Broker.DefaultPartitions,
+		})
+		if err != nil {
+			return nil, err
+		}
+		rt.embedded = b
+		rt.cfg.Kafka.BootstrapServers = b.Addr()
+		rt.log.Info("embedded broker started", "addr", b.Addr())
+	}
+	base, err := rt.cfg.Kafka.ClientOpts()
+	if err != nil {
+		rt.closeEmbedded()
+		return nil, err
+	}
+	prod, err := kgo.NewClient(append(base,
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(time.Millisecond),
+		kgo.RecordDeliveryTimeout(rt.cfg.Kafka.RequestTimeout*3),
+	)...)
+	if err != nil {
+		rt.closeEmbedded()
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	rt.prod = prod
+	rt.admin = kadm.NewClient(prod)
+	logger := rt.log
+	rt.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(quietHandler{logger.Handler()}).With("component", "protoactor")
+	}))
+	return rt, nil
+}
+
+// System is the protoactor actor system, for the service's own actors.
+func (rt *Runtime) System() *actor.ActorSystem { return rt.sys }
+
+// Logger is the runtime's logger.
+func (rt *Runtime) Logger() *slog.Logger { return rt.log }
+
+// Config is the configuration the runtime runs with (bootstrap servers
+// resolved to the embedded broker when it runs one).
+func (rt *Runtime) Config() config.Config { return rt.cfg }
+
+// Client is the runtime's producing client, shared by producers and the
+// dead-letter writer.
+func (rt *Runtime) Client() *kgo.Client { return rt.prod }
+
+// Start reconciles declared topics and starts every declared consumer
+// group. It returns once the groups' clients are running (joining happens
+// in the background).
+func (rt *Runtime) Start(ctx context.Context) error {
+	rt.mu.Lock()
+	if rt.started {
+		rt.mu.Unlock()
+		return errors.New("runtime already started")
+	}
+	rt.started = true
+	groups := make([]*group, 0, len(rt.order))
+	for _, name := range rt.order {
+		groups = append(groups, rt.groups[name])
+	}
+	rt.mu.Unlock()
+	if err := rt.reconcile(ctx); err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if err := g.start(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run starts the runtime, serves until ctx is cancelled, then stops it
+// gracefully (drain, commit, leave the groups) within runtime.drain_timeout.
+func (rt *Runtime) Run(ctx context.Context) error {
+	if err := rt.Start(ctx); err != nil {
+		rt.Stop(context.Background())
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), rt.cfg.Runtime.DrainTimeout+10*time.Second)
+	defer cancel()
+	return rt.Stop(sctx)
+}
+
+// Stop stops fetching, drains in-flight records (bounded by the drain
+// timeout), commits, leaves the groups, flushes producers and shuts the
+// actor system and the embedded broker down. It is safe to call twice.
+func (rt *Runtime) Stop(ctx context.Context) error {
+	rt.stopOnce.Do(func() {
+		rt.mu.Lock()
+		rt.stopped = true
+		groups := make([]*group, 0, len(rt.order))
+		for _, name := range rt.order {
+			groups = append(groups, rt.groups[name])
+		}
+		rt.mu.Unlock()
+		var errs []error
+		var wg sync.WaitGroup
+		var emu sync.Mutex
+		for _, g := range groups {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := g.stop(ctx); err != nil {
+					emu.Lock()
+					errs = append(errs, err)
+					emu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if err := rt.prod.Flush(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("flushing producer: %w", err))
+		}
+		rt.prod.Close()
+		rt.sys.Shutdown()
+		rt.closeEmbedded()
+		rt.stopResult = errors.Join(errs...)
+	})
+	return rt.stopResult
+}
+
+func (rt *Runtime) closeEmbedded() {
+	if rt.embedded != nil {
+		rt.embedded.Close()
+	}
+}
+
+// register adds a consumer to its group, creating the group on first use.
+func (rt *Runtime) register(c *consumer) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.started {
+		return fmt.Errorf("consumer %s/%s: declare consumers before the runtime starts", c.topic, c.group)
+	}
+	g, ok := rt.groups[c.group]
+	if !ok {
+		g = newGroup(rt, c.group)
+		rt.groups[c.group] = g
+		rt.order = append(rt.order, c.group)
+	}
+	if _, dup := g.consumers[c.topic]; dup {
+		return fmt.Errorf("consumer %s/%s: topic %q already has a consumer in group %q", c.topic, c.group, c.topic, c.group)
+	}
+	g.consumers[c.topic] = c
+	return nil
+}

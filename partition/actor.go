@@ -1,0 +1,395 @@
+package partition
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/supervisor"
+)
+
+// Messages of the partition actor.
+type (
+	batch    struct{ recs []*kgo.Record }
+	drainReq struct{}
+	laneDue  struct{ l *lane }
+	recDue   struct{ r *rec }
+	deadDone struct {
+		r   *rec
+		err error
+	}
+)
+
+// rec is one record in the partition actor's care.
+type rec struct {
+	r        *kgo.Record
+	attempt  int // the attempt about to run (or that ran last), from 1
+	finished bool
+	lane     *lane
+	lastErr  error
+}
+
+// lane is a sequence of records that must run one at a time, in order: the
+// whole partition in partition mode, one key in key mode.
+type lane struct {
+	key     string
+	q       []*rec
+	busy    bool // a worker has records of it
+	waiting bool // a retry backoff or a dead-letter write holds it
+	ready   bool // queued in the actor's ready list
+}
+
+const (
+	partitionChunk = 512
+	keyChunk       = 64
+	unorderedChunk = 64
+)
+
+type partitionActor struct {
+	h   *Handle
+	cfg *Config
+	ctx context.Context
+
+	tr      tracker
+	lanes   map[string]*lane
+	one     *lane   // partition mode's lane
+	ready   []*lane // lanes with dispatchable records
+	pending []*rec  // unordered mode's queue
+
+	workers []*actor.PID
+	idle    []*actor.PID
+	busy    int // workers holding work
+
+	deadInFlight int
+	timers       map[*time.Timer]struct{}
+
+	draining bool
+	drainTo  []*actor.PID
+	// stop tells workers to return between records: set on drain.
+	stop *atomic.Bool
+}
+
+func newPartitionActor(h *Handle, ctx context.Context) *partitionActor {
+	a := &partitionActor{h: h, cfg: h.cfg, ctx: ctx, timers: map[*time.Timer]struct{}{}, stop: new(atomic.Bool)}
+	switch a.cfg.Ordering {
+	case ByPartition:
+		a.one = &lane{}
+	case ByKey:
+		a.lanes = map[string]*lane{}
+	}
+	return a
+}
+
+// Receive implements actor.Actor.
+func (a *partitionActor) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *actor.Started:
+		a.start(c)
+	case *batch:
+		a.accept(m.recs)
+		a.dispatch(c)
+	case *work:
+		a.workDone(c, m)
+		a.dispatch(c)
+	case *laneDue:
+		m.l.waiting = false
+		a.makeReady(m.l)
+		a.dispatch(c)
+	case *recDue:
+		a.pending = append([]*rec{m.r}, a.pending...)
+		a.dispatch(c)
+	case *deadDone:
+		a.deadLettered(c, m)
+		a.dispatch(c)
+	case *drainReq:
+		a.draining = true
+		a.stop.Store(true)
+		a.drainTo = append(a.drainTo, c.Sender())
+		a.maybeDrained(c)
+	case *actor.Stopping:
+		for t := range a.timers {
+			t.Stop()
+		}
+	}
+}
+
+func (a *partitionActor) start(c actor.Context) {
+	for i := 0; i < a.cfg.Concurrency; i++ {
+		var child *actor.PID
+		if a.cfg.HandlerProps != nil {
+			child = c.Spawn(a.cfg.HandlerProps)
+		}
+		pid := c.Spawn(a.workerProps(child))
+		a.workers = append(a.workers, pid)
+		a.idle = append(a.idle, pid)
+	}
+}
+
+// accept takes a fetched batch into the tracker and the lanes.
+func (a *partitionActor) accept(recs []*kgo.Record) {
+	slab := make([]rec, len(recs))
+	for i, r := range recs {
+		x := &slab[i]
+		x.r = r
+		x.attempt = 1
+		a.tr.push(x)
+		switch a.cfg.Ordering {
+		case ByPartition:
+			x.lane = a.one
+		case ByKey:
+			l, ok := a.lanes[string(r.Key)]
+			if !ok {
+				l = &lane{key: string(r.Key)}
+				a.lanes[l.key] = l
+			}
+			x.lane = l
+		default:
+			a.pending = append(a.pending, x)
+			continue
+		}
+		x.lane.q = append(x.lane.q, x)
+		a.makeReady(x.lane)
+	}
+}
+
+func (a *partitionActor) makeReady(l *lane) {
+	if !l.ready && !l.busy && !l.waiting && len(l.q) > 0 {
+		l.ready = true
+		a.ready = append(a.ready, l)
+	}
+}
+
+// dispatch hands records to idle workers while there are both.
+func (a *partitionActor) dispatch(c actor.Context) {
+	if a.draining {
+		return
+	}
+	for len(a.idle) > 0 {
+		var w *work
+		if a.cfg.Ordering == Unordered {
+			if len(a.pending) == 0 {
+				return
+			}
+			n := (len(a.pending) + len(a.idle) - 1) / len(a.idle)
+			n = min(n, unorderedChunk)
+			w = &work{owner: a, recs: a.pending[:n:n], stop: a.stop}
+			a.pending = a.pending[n:]
+			if len(a.pending) == 0 {
+				a.pending = nil
+			}
+		} else {
+			if len(a.ready) == 0 {
+				return
+			}
+			l := a.ready[0]
+			a.ready[0] = nil
+			a.ready = a.ready[1:]
+			l.ready = false
+			limit := keyChunk
+			if a.cfg.Ordering == ByPartition {
+				limit = partitionChunk
+			}
+			n := min(len(l.q), limit)
+			w = &work{owner: a, lane: l, recs: l.q[:n:n], stopOnFail: true, stop: a.stop}
+			l.q = l.q[n:]
+			l.busy = true
+		}
+		pid := a.idle[len(a.idle)-1]
+		a.idle = a.idle[:len(a.idle)-1]
+		w.worker = pid
+		a.busy++
+		c.Send(pid, w)
+	}
+}
+
+// workDone takes back a worker's results: finished records, failures (at
+// most one, the last record it ran, in ordered modes) and records it did
+// not reach.
+func (a *partitionActor) workDone(c actor.Context, w *work) {
+	a.busy--
+	a.idle = append(a.idle, w.worker)
+	handled, retried := 0, 0
+	fi := 0
+	var failedRecs []*rec
+	var failedErrs []error
+	for i := 0; i < w.done; i++ {
+		x := w.recs[i]
+		if fi < len(w.fails) && w.fails[fi].idx == i {
+			failedRecs = append(failedRecs, x)
+			failedErrs = append(failedErrs, w.fails[fi].err)
+			fi++
+			continue
+		}
+		x.finished = true
+		handled++
+	}
+	rest := w.recs[w.done:]
+	if l := w.lane; l != nil {
+		l.busy = false
+		if len(failedRecs) > 0 || len(rest) > 0 {
+			q := make([]*rec, 0, len(failedRecs)+len(rest)+len(l.q))
+			q = append(q, failedRecs...)
+			q = append(q, rest...)
+			l.q = append(q, l.q...)
+		}
+	} else if len(rest) > 0 {
+		a.pending = append(rest[:len(rest):len(rest)], a.pending...)
+	}
+	for i, x := range failedRecs {
+		if a.failed(c, x, failedErrs[i]) {
+			retried++
+		}
+	}
+	if l := w.lane; l != nil {
+		a.settle(l)
+	}
+	a.advance()
+	if a.cfg.Hooks.Finished != nil {
+		a.cfg.Hooks.Finished(a.cfg.Topic, a.cfg.Partition, handled, len(failedRecs), retried, 0)
+	}
+	a.maybeDrained(c)
+}
+
+// settle forgets an empty idle key lane, or queues it when it can run.
+func (a *partitionActor) settle(l *lane) {
+	if len(l.q) == 0 && !l.waiting && !l.busy && a.lanes != nil {
+		delete(a.lanes, l.key)
+		return
+	}
+	a.makeReady(l)
+}
+
+// failed decides what follows a failed attempt of x and reports whether it
+// will be retried. In ordered modes x is at the front of its lane, and the
+// lane waits for the backoff (or the dead-letter write) to end.
+func (a *partitionActor) failed(c actor.Context, x *rec, err error) bool {
+	x.lastErr = err
+	d := supervisor.Decide(err)
+	if a.draining {
+		// Leave it unfinished: the partition's next owner gets it again.
+		a.cfg.Logger.Warn("record failed while draining; leaving it uncommitted",
+			"offset", x.r.Offset, "attempt", x.attempt, "error", err)
+		if x.lane == nil {
+			a.pending = append(a.pending, x)
+		}
+		return false
+	}
+	retry := a.cfg.Policy.ShouldRetry(d, x.attempt)
+	a.cfg.Logger.Warn("record failed", "offset", x.r.Offset, "attempt", x.attempt,
+		"will_retry", retry, "permanent", d == supervisor.Permanent, "error", err)
+	if x.lane != nil {
+		x.lane.waiting = true
+	}
+	if retry {
+		delay := a.cfg.Policy.Delay(x.attempt)
+		x.attempt++
+		self := c.Self()
+		root := c.ActorSystem().Root
+		var msg any = &recDue{r: x}
+		if x.lane != nil {
+			msg = &laneDue{l: x.lane}
+		}
+		a.after(delay, func() { root.Send(self, msg) })
+		return true
+	}
+	a.deadLetter(c, x)
+	return false
+}
+
+// after runs fn after d unless the actor stops first.
+func (a *partitionActor) after(d time.Duration, fn func()) {
+	var t *time.Timer
+	t = time.AfterFunc(d, fn)
+	a.timers[t] = struct{}{}
+}
+
+func (a *partitionActor) deadLetter(c actor.Context, x *rec) {
+	f := Failure{Group: a.cfg.Group, Attempts: x.attempt, Err: x.lastErr, FailedAt: time.Now()}
+	if a.cfg.DeadLetter == nil {
+		a.cfg.Logger.Error("record failed for the last time; no dead-letter topic, skipping it",
+			"offset", x.r.Offset, "attempts", x.attempt, "error", x.lastErr)
+		a.finishFailed(x)
+		return
+	}
+	a.deadInFlight++
+	self := c.Self()
+	root := c.ActorSystem().Root
+	a.cfg.DeadLetter(x.r, f, func(err error) { root.Send(self, &deadDone{r: x, err: err}) })
+}
+
+func (a *partitionActor) deadLettered(c actor.Context, m *deadDone) {
+	a.deadInFlight--
+	x := m.r
+	if m.err != nil {
+		if a.draining {
+			// Unfinished: re-delivered to the next owner.
+			a.maybeDrained(c)
+			return
+		}
+		a.cfg.Logger.Error("dead-letter write failed; retrying it", "offset", x.r.Offset, "error", m.err)
+		self := c.Self()
+		root := c.ActorSystem().Root
+		a.deadInFlight++
+		a.after(a.cfg.Policy.Max, func() {
+			f := Failure{Group: a.cfg.Group, Attempts: x.attempt, Err: x.lastErr, FailedAt: time.Now()}
+			a.cfg.DeadLetter(x.r, f, func(err error) { root.Send(self, &deadDone{r: x, err: err}) })
+		})
+		return
+	}
+	a.cfg.Logger.Error("record dead-lettered", "offset", x.r.Offset, "attempts", x.attempt, "error", x.lastErr)
+	a.finishFailed(x)
+	if a.cfg.Hooks.Finished != nil {
+		a.cfg.Hooks.Finished(a.cfg.Topic, a.cfg.Partition, 0, 0, 0, 1)
+	}
+	a.maybeDrained(c)
+}
+
+// finishFailed finishes a record that will not run again and frees its
+// lane.
+func (a *partitionActor) finishFailed(x *rec) {
+	x.finished = true
+	if l := x.lane; l != nil {
+		if len(l.q) > 0 && l.q[0] == x {
+			l.q[0] = nil
+			l.q = l.q[1:]
+		}
+		l.waiting = false
+		a.settle(l)
+	}
+	a.advance()
+}
+
+// advance marks the finished prefix for commit and releases its records
+// from the in-flight count.
+func (a *partitionActor) advance() {
+	n, last := a.tr.advance()
+	if n == 0 {
+		return
+	}
+	if !a.h.closed.Load() {
+		a.h.marked.Store(last.r.Offset + 1)
+		if a.cfg.Mark != nil {
+			a.cfg.Mark(last.r.LeaderEpoch, last.r.Offset+1)
+		}
+	}
+	a.h.release(n)
+}
+
+// maybeDrained answers drain requests once no worker holds records and no
+// dead-letter write is pending.
+func (a *partitionActor) maybeDrained(c actor.Context) {
+	if !a.draining || a.busy > 0 || a.deadInFlight > 0 || len(a.drainTo) == 0 {
+		return
+	}
+	for _, to := range a.drainTo {
+		if to != nil {
+			c.Send(to, &drained{})
+		}
+	}
+	a.drainTo = nil
+}
+
+type drained struct{}

@@ -1,0 +1,266 @@
+// Package partition owns the partition actor: the actor that owns one
+// assigned topic-partition for one consumer group generation. It receives
+// fetched batches, dispatches records to its handler actors by ordering mode
+// (partition, key, unordered), keeps failed records and retries them after
+// a backoff, sends exhausted ones to the dead-letter sink, tracks finished
+// offsets and marks only the contiguous finished prefix for commit, drives
+// fetch backpressure, and drains on revoke.
+package partition
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/supervisor"
+)
+
+// Ordering is how records of one partition may run concurrently.
+type Ordering int
+
+const (
+	// ByPartition runs one record of the partition at a time, in offset
+	// order. A retrying record holds back the whole partition: the price of
+	// strict order.
+	ByPartition Ordering = iota
+	// ByKey runs records of different keys concurrently and records of one
+	// key in offset order; a retrying key holds back only itself.
+	ByKey
+	// Unordered runs records concurrently with no order at all.
+	Unordered
+)
+
+// ParseOrdering maps the config words partition, key and unordered.
+func ParseOrdering(s string) (Ordering, error) {
+	switch s {
+	case "", "partition":
+		return ByPartition, nil
+	case "key":
+		return ByKey, nil
+	case "unordered":
+		return Unordered, nil
+	}
+	return 0, fmt.Errorf("ordering %q is not one of partition, key, unordered", s)
+}
+
+func (o Ordering) String() string {
+	switch o {
+	case ByPartition:
+		return "partition"
+	case ByKey:
+		return "key"
+	case Unordered:
+		return "unordered"
+	}
+	return fmt.Sprintf("Ordering(%d)", int(o))
+}
+
+// HandlerFunc runs one attempt (1 for the first) of one record.
+type HandlerFunc func(ctx context.Context, r *kgo.Record, attempt int) error
+
+// Failure describes a record that failed for the last time.
+type Failure struct {
+	Group    string
+	Attempts int
+	Err      error
+	FailedAt time.Time
+}
+
+// DeadLetterFunc writes r with f to the dead-letter topic and calls done
+// with the outcome once the write is acknowledged (or failed). It must not
+// block. The partition actor retries a failed write and does not let the
+// record's offset be committed until one succeeds.
+type DeadLetterFunc func(r *kgo.Record, f Failure, done func(error))
+
+// Hooks observe a partition actor; every field is optional.
+type Hooks struct {
+	// Finished is called with the records finished (handled, skipped or
+	// dead-lettered) per completion, from the actor's goroutine.
+	Finished func(topic string, partition int32, handled, failed, retried, deadLettered int)
+}
+
+// Config is what a partition actor needs. Handle or HandlerProps is set.
+type Config struct {
+	Group     string
+	Topic     string
+	Partition int32
+
+	Ordering Ordering
+	// Concurrency is the number of handler actors in key and unordered
+	// modes; partition mode uses one.
+	Concurrency int
+	// MaxInFlight caps fetched but unfinished records; fetching of the
+	// partition pauses above it and resumes at half of it.
+	MaxInFlight int
+
+	Policy supervisor.Policy
+	// HandlerTimeout bounds one attempt; zero means none.
+	HandlerTimeout time.Duration
+
+	// Handle runs records inline in the runtime's handler actors.
+	Handle HandlerFunc
+	// HandlerProps, when set instead of Handle, builds the service's own
+	// handler actors: each receives *Delivery messages and must call Done.
+	HandlerProps *actor.Props
+
+	// DeadLetter writes exhausted records; nil logs and skips them.
+	DeadLetter DeadLetterFunc
+	// Mark records the next offset to commit (the offset after the last
+	// record of the finished prefix) with the leader epoch of that record.
+	Mark func(epoch int32, offset int64)
+	// Pause and Resume stop and restart fetching of this partition.
+	Pause, Resume func()
+
+	Logger *slog.Logger
+	Hooks  Hooks
+}
+
+// Handle is the runtime's grip on one partition actor: the poll loop
+// delivers batches through it and the group drains or drops it.
+type Handle struct {
+	pid    *actor.PID
+	root   *actor.RootContext
+	cfg    *Config
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	inFlight int
+	paused   bool
+	closed   atomic.Bool
+
+	first  atomic.Int64 // offset of the first record delivered, -1 before
+	marked atomic.Int64 // last offset marked for commit, -1 before
+}
+
+// ResumeOffset is where a new owner of this partition must start so that
+// nothing this actor held is skipped: the last marked offset, else the
+// first delivered one, else -1 (the group's committed offset applies).
+func (h *Handle) ResumeOffset() int64 {
+	if m := h.marked.Load(); m >= 0 {
+		return m
+	}
+	return h.first.Load()
+}
+
+// Spawn starts a partition actor as a child of parent (the group
+// supervisor) or, with a nil parent, of the root. The actor lives until
+// Drain-and-Stop or Drop.
+func Spawn(spawner actor.SpawnerContext, root *actor.RootContext, cfg Config) (*Handle, error) {
+	if cfg.Concurrency < 1 || cfg.Ordering == ByPartition {
+		cfg.Concurrency = 1
+	}
+	if cfg.MaxInFlight < 1 {
+		cfg.MaxInFlight = 1000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Logger = cfg.Logger.With("group", cfg.Group, "topic", cfg.Topic, "partition", cfg.Partition)
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Handle{root: root, cfg: &cfg, cancel: cancel}
+	h.first.Store(-1)
+	h.marked.Store(-1)
+	props := actor.PropsFromProducer(func() actor.Actor { return newPartitionActor(h, ctx) },
+		actor.WithSupervisor(supervisor.RestartStrategy{Logger: cfg.Logger}))
+	h.pid = spawner.Spawn(props)
+	return h, nil
+}
+
+// PID is the partition actor's address.
+func (h *Handle) PID() *actor.PID { return h.pid }
+
+// Deliver hands a fetched batch (in offset order) to the partition actor
+// without blocking, pausing fetching of the partition when the in-flight
+// records exceed the cap.
+func (h *Handle) Deliver(recs []*kgo.Record) {
+	if len(recs) == 0 || h.closed.Load() {
+		return
+	}
+	h.first.CompareAndSwap(-1, recs[0].Offset)
+	h.mu.Lock()
+	h.inFlight += len(recs)
+	if h.inFlight >= h.cfg.MaxInFlight && !h.paused {
+		h.paused = true
+		if h.cfg.Pause != nil {
+			h.cfg.Pause()
+		}
+	}
+	h.mu.Unlock()
+	h.root.Send(h.pid, &batch{recs: recs})
+}
+
+// InFlight is the number of delivered records not yet finished.
+func (h *Handle) InFlight() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.inFlight
+}
+
+func (h *Handle) release(n int) {
+	if n == 0 {
+		return
+	}
+	h.mu.Lock()
+	h.inFlight -= n
+	if h.paused && h.inFlight <= h.cfg.MaxInFlight/2 {
+		h.paused = false
+		if h.cfg.Resume != nil && !h.closed.Load() {
+			h.cfg.Resume()
+		}
+	}
+	h.mu.Unlock()
+}
+
+// Drain stops dispatching, waits up to timeout for records already with
+// handlers (and dead-letter writes) to finish, marks the finished prefix
+// and stops the actor. Records not finished are left uncommitted, for the
+// partition's next owner. It reports whether the drain completed in time.
+func (h *Handle) Drain(timeout time.Duration) bool {
+	f := h.root.RequestFuture(h.pid, &drainReq{}, timeout)
+	_, err := f.Result()
+	ok := err == nil
+	h.stop()
+	return ok
+}
+
+// Drop stops the actor without marking anything more: the partition was
+// lost and another member may own it already.
+func (h *Handle) Drop() {
+	h.closed.Store(true)
+	h.stop()
+}
+
+func (h *Handle) stop() {
+	h.closed.Store(true)
+	h.cancel()
+	_ = h.root.StopFuture(h.pid).Wait()
+}
+
+// Delivery is what a service's own handler actor (Config.HandlerProps)
+// receives: one attempt of one record. The actor must call Done exactly
+// once; a panic counts as a failed attempt.
+type Delivery struct {
+	Ctx     context.Context
+	Record  *kgo.Record
+	Attempt int
+
+	done chan error
+	once sync.Once
+}
+
+// Done reports the attempt's outcome: nil, an error (retried), or a
+// permanent error.
+func (d *Delivery) Done(err error) {
+	d.once.Do(func() { d.done <- err })
+}
+
+// Crashed implements supervisor.Crashable.
+func (d *Delivery) Crashed(reason any) { d.Done(&supervisor.PanicError{Value: reason}) }
+
+var _ supervisor.Crashable = (*Delivery)(nil)

@@ -1,0 +1,123 @@
+package partition
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actord/actord/supervisor"
+)
+
+// work is a run of records handed to one handler actor, and, on its way
+// back, the outcome. The handler actor owns it between the two sends.
+type work struct {
+	owner  *partitionActor
+	worker *actor.PID
+	lane   *lane
+	recs   []*rec
+	// stopOnFail: ordered modes stop at the first failure.
+	stopOnFail bool
+	stop       *atomic.Bool
+
+	cur   int // the record being run
+	done  int // records run (finished or failed), from the front
+	fails []failed
+}
+
+type failed struct {
+	idx int
+	err error
+}
+
+// Crashed implements supervisor.Crashable: the handler actor panicked while
+// running recs[cur]. The panic is that record's failed attempt; the work
+// goes back to the partition actor like any finished run.
+func (w *work) Crashed(reason any) {
+	w.fails = append(w.fails, failed{idx: w.cur, err: &supervisor.PanicError{Value: reason}})
+	w.done = w.cur + 1
+	w.owner.h.root.Send(w.owner.h.pid, w)
+}
+
+var _ supervisor.Crashable = (*work)(nil)
+
+// handlerActor runs records: inline through HandlerFunc, or by delivering
+// them to the service's own actor (a sibling under the partition actor, so
+// that its crash is seen while this actor waits for it).
+type handlerActor struct {
+	cfg   *Config
+	ctx   context.Context
+	child *actor.PID
+}
+
+func (a *partitionActor) workerProps(child *actor.PID) *actor.Props {
+	cfg, ctx := a.cfg, a.ctx
+	return actor.PropsFromProducer(func() actor.Actor { return &handlerActor{cfg: cfg, ctx: ctx, child: child} })
+}
+
+// Receive implements actor.Actor.
+func (h *handlerActor) Receive(c actor.Context) {
+	if w, ok := c.Message().(*work); ok {
+		h.run(c, w)
+		c.Send(c.Parent(), w)
+	}
+}
+
+func (h *handlerActor) run(c actor.Context, w *work) {
+	for i := w.done; i < len(w.recs); i++ {
+		if w.stop.Load() {
+			return
+		}
+		w.cur = i
+		err := h.attempt(c, w.recs[i])
+		w.done = i + 1
+		if err != nil {
+			w.fails = append(w.fails, failed{idx: i, err: err})
+			if w.stopOnFail {
+				return
+			}
+		}
+	}
+}
+
+func (h *handlerActor) attempt(c actor.Context, x *rec) error {
+	ctx := h.ctx
+	if t := h.cfg.HandlerTimeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	if h.child != nil {
+		d := &Delivery{Ctx: ctx, Record: x.r, Attempt: x.attempt, done: make(chan error, 1)}
+		c.Send(h.child, d)
+		return h.wait(ctx, d.done)
+	}
+	if h.cfg.HandlerTimeout <= 0 {
+		return h.cfg.Handle(ctx, x.r, x.attempt)
+	}
+	// A handler that ignores its context still cannot hold the partition
+	// past the timeout: it is abandoned and the attempt fails.
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- &supervisor.PanicError{Value: p}
+			}
+		}()
+		done <- h.cfg.Handle(ctx, x.r, x.attempt)
+	}()
+	return h.wait(ctx, done)
+}
+
+func (h *handlerActor) wait(ctx context.Context, done <-chan error) error {
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		if h.ctx.Err() != nil {
+			return h.ctx.Err()
+		}
+		return fmt.Errorf("%w after %v", supervisor.ErrHandlerTimeout, h.cfg.HandlerTimeout)
+	}
+}
