@@ -86,6 +86,8 @@ func (g *group) start() error {
 	if err != nil {
 		return err
 	}
+	// The supervisor exists before the client: assignment may come at once.
+	g.sup = g.rt.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &groupActor{g: g} }))
 	reset := kgo.NewOffset().AtStart()
 	for _, c := range g.consumers {
 		if c.opts.fromLatest {
@@ -108,7 +110,6 @@ func (g *group) start() error {
 		return fmt.Errorf("group %s: kafka client: %w", g.name, err)
 	}
 	g.cl = cl
-	g.sup = g.rt.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &groupActor{g: g} }))
 	ctx, cancel := context.WithCancel(context.Background())
 	g.stopPoll = cancel
 	g.polled = make(chan struct{})

@@ -99,13 +99,14 @@ func (h *handlerActor) attempt(c actor.Context, x *rec) error {
 	// A handler that ignores its context still cannot hold the partition
 	// past the timeout: it is abandoned and the attempt fails.
 	done := make(chan error, 1)
+	r, n := x.r, x.attempt
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
 				done <- &supervisor.PanicError{Value: p}
 			}
 		}()
-		done <- h.cfg.Handle(ctx, x.r, x.attempt)
+		done <- h.cfg.Handle(ctx, r, n)
 	}()
 	return h.wait(ctx, done)
 }

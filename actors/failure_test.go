@@ -1,0 +1,285 @@
+package actors_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/actors"
+	"github.com/actord/actord/partition"
+)
+
+// readAll reads every record of topic from the beginning until it has n.
+func readAll(t *testing.T, addr, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d records from %s", len(out), n, topic)
+		}
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	return out
+}
+
+func header(r *kgo.Record, k string) string {
+	for _, h := range r.Headers {
+		if h.Key == k {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func fastRetries() actors.Option { return actors.Backoff(time.Millisecond, 5*time.Millisecond) }
+
+func TestRetryThenSuccess(t *testing.T) {
+	b := startBroker(t)
+	createTopic(t, b.Addr(), "orders", 1)
+	produce(t, b.Addr(), "orders", 10, 10)
+	rt := newRuntime(t, b.Addr())
+	var mu sync.Mutex
+	attempts := map[int][]int{}
+	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
+		mu.Lock()
+		attempts[m.Value] = append(attempts[m.Value], m.Attempt)
+		mu.Unlock()
+		if m.Value == 3 && m.Attempt < 3 {
+			return actors.Retry(errors.New("temporary"))
+		}
+		return nil
+	}, actors.MaxRetries(3), fastRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, rt)
+	eventually(t, 20*time.Second, "committed to the end", func() bool { return committed(t, b.Addr(), "processor", "orders")[0] == 10 })
+	mu.Lock()
+	defer mu.Unlock()
+	if got := attempts[3]; len(got) != 3 || got[0] != 1 || got[2] != 3 {
+		t.Fatalf("record 3 attempts = %v, want [1 2 3]", got)
+	}
+	for v := 4; v < 10; v++ {
+		if len(attempts[v]) != 1 {
+			t.Fatalf("record %d ran %d times, want once", v, len(attempts[v]))
+		}
+	}
+}
+
+func start(t *testing.T, rt *actors.Runtime) {
+	t.Helper()
+	if err := rt.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExhaustedRetriesDeadLetterWithHeaders(t *testing.T) {
+	b := startBroker(t)
+	createTopic(t, b.Addr(), "orders", 2)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+	ctx := context.Background()
+	if err := cl.ProduceSync(ctx,
+		&kgo.Record{Topic: "orders", Key: []byte("a"), Value: []byte(`1`), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t-1")}}},
+		&kgo.Record{Topic: "orders", Key: []byte("a"), Value: []byte(`2`)},
+	).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	rt := newRuntime(t, b.Addr())
+	var calls atomic.Int32
+	var second atomic.Bool
+	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
+		if m.Value == 1 {
+			calls.Add(1)
+			return errors.New("boom")
+		}
+		second.Store(true)
+		return nil
+	}, actors.MaxRetries(2), fastRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, rt)
+	dl := readAll(t, b.Addr(), "orders.dlq", 1)[0]
+	if calls.Load() != 3 {
+		t.Fatalf("handler ran %d times, want 3 (1 + 2 retries)", calls.Load())
+	}
+	if string(dl.Key) != "a" || string(dl.Value) != "1" || header(dl, "trace") != "t-1" {
+		t.Fatalf("dead letter lost key/value/headers: key=%q value=%q trace=%q", dl.Key, dl.Value, header(dl, "trace"))
+	}
+	want := map[string]string{
+		"actord.dlq.topic": "orders", "actord.dlq.offset": "0", "actord.dlq.group": "processor",
+		"actord.dlq.error": "boom", "actord.dlq.attempts": "3",
+	}
+	for k, v := range want {
+		if got := header(dl, k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	for _, k := range []string{"actord.dlq.partition", "actord.dlq.timestamp", "actord.dlq.failed_at"} {
+		if header(dl, k) == "" {
+			t.Errorf("header %s missing", k)
+		}
+	}
+	eventually(t, 10*time.Second, "the partition carried on", second.Load)
+	eventually(t, 10*time.Second, "offset committed past the dead letter", func() bool {
+		c := committed(t, b.Addr(), "processor", "orders")
+		e := endOffsets(t, b.Addr(), "orders")
+		for p, o := range e {
+			if c[p] != o {
+				return false
+			}
+		}
+		return true
+	})
+	// The dead-letter topic was created with the source's partition count.
+	if got := len(endOffsets(t, b.Addr(), "orders.dlq")); got != 2 {
+		t.Fatalf("orders.dlq has %d partitions, want 2", got)
+	}
+}
+
+func TestPermanentPoisonPanicAndTimeout(t *testing.T) {
+	cases := []struct {
+		name      string
+		value     string
+		handler   func(ctx context.Context, m actors.Message[map[string]any]) error
+		opts      []actors.Option
+		wantCalls int32
+		errHas    string
+		attempts  string
+	}{
+		{
+			name: "permanent", value: `{"id":1}`,
+			handler:   func(context.Context, actors.Message[map[string]any]) error { return actors.Permanent(errors.New("bad order")) },
+			wantCalls: 1, errHas: "bad order", attempts: "1",
+		},
+		{
+			name: "poison", value: `{not json`,
+			handler:   func(context.Context, actors.Message[map[string]any]) error { return nil },
+			wantCalls: 0, errHas: "cannot decode", attempts: "1",
+		},
+		{
+			name: "panic", value: `{"id":1}`,
+			handler:   func(context.Context, actors.Message[map[string]any]) error { panic("kaboom") },
+			wantCalls: 3, errHas: "kaboom", attempts: "3",
+		},
+		{
+			name: "timeout", value: `{"id":1}`,
+			handler: func(ctx context.Context, _ actors.Message[map[string]any]) error {
+				<-ctx.Done()
+				return nil
+			},
+			opts:      []actors.Option{actors.HandlerTimeout(20 * time.Millisecond)},
+			wantCalls: 3, errHas: "timed out", attempts: "3",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := startBroker(t)
+			createTopic(t, b.Addr(), "orders", 1)
+			cl, _ := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+			if err := cl.ProduceSync(context.Background(),
+				&kgo.Record{Topic: "orders", Value: []byte(tc.value)},
+				&kgo.Record{Topic: "orders", Value: []byte(`{"id":2}`)},
+			).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			cl.Close()
+			rt := newRuntime(t, b.Addr())
+			var calls atomic.Int32
+			var after atomic.Bool
+			opts := append([]actors.Option{actors.MaxRetries(2), fastRetries()}, tc.opts...)
+			err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[map[string]any]) error {
+				if m.Offset == 1 {
+					after.Store(true)
+					return nil
+				}
+				calls.Add(1)
+				return tc.handler(ctx, m)
+			}, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start(t, rt)
+			dl := readAll(t, b.Addr(), "orders.dlq", 1)[0]
+			if got := header(dl, "actord.dlq.error"); !strings.Contains(got, tc.errHas) {
+				t.Errorf("dlq error %q does not mention %q", got, tc.errHas)
+			}
+			if got := header(dl, "actord.dlq.attempts"); got != tc.attempts {
+				t.Errorf("dlq attempts %s, want %s", got, tc.attempts)
+			}
+			if calls.Load() != tc.wantCalls {
+				t.Errorf("handler ran %d times, want %d", calls.Load(), tc.wantCalls)
+			}
+			eventually(t, 10*time.Second, "next record handled", after.Load)
+			eventually(t, 10*time.Second, "committed to the end", func() bool { return committed(t, b.Addr(), "processor", "orders")[0] == 2 })
+		})
+	}
+}
+
+func TestNoDeadLetterSkipsAndCommits(t *testing.T) {
+	b := startBroker(t)
+	createTopic(t, b.Addr(), "orders", 1)
+	produce(t, b.Addr(), "orders", 3, 1)
+	rt := newRuntime(t, b.Addr())
+	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
+		if m.Value == 1 {
+			return actors.Permanent(errors.New("skip me"))
+		}
+		return nil
+	}, actors.NoDeadLetter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, rt)
+	eventually(t, 10*time.Second, "committed past the skipped record", func() bool { return committed(t, b.Addr(), "processor", "orders")[0] == 3 })
+}
+
+// In key mode a retrying key holds back only itself.
+func TestKeyModeRetryBlocksOnlyItsKey(t *testing.T) {
+	b := startBroker(t)
+	createTopic(t, b.Addr(), "orders", 1)
+	produce(t, b.Addr(), "orders", 200, 10)
+	rt := newRuntime(t, b.Addr())
+	release := make(chan struct{})
+	var others atomic.Int32
+	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
+		if string(m.Key) == "k0" {
+			select {
+			case <-release:
+				return nil
+			default:
+				return errors.New("k0 not ready")
+			}
+		}
+		others.Add(1)
+		return nil
+	}, actors.Ordering(partition.ByKey), actors.Concurrency(4), actors.MaxRetries(1000), fastRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, rt)
+	eventually(t, 20*time.Second, "every other key handled while k0 retries", func() bool { return others.Load() == 180 })
+	if c := committed(t, b.Addr(), "processor", "orders")[0]; c > 0 {
+		t.Fatalf("committed %d past the retrying record at offset 0", c)
+	}
+	close(release)
+	eventually(t, 20*time.Second, "committed to the end", func() bool { return committed(t, b.Addr(), "processor", "orders")[0] == 200 })
+}
+
+var _ = strconv.Itoa
