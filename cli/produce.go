@@ -1,12 +1,344 @@
 package cli
 
 import (
+	"bufio"
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/config"
 )
 
-// TEMPORARY placeholder, replaced in this session.
+const (
+	// batchRecordBytes is franz-go's (and Kafka's) default cap on one
+	// uncompressed record batch. Lines up to it are batched normally.
+	batchRecordBytes = 1_000_012
+	// maxLineBytes bounds one stdin line, so that input without newlines
+	// cannot exhaust memory. Whether the cluster accepts a record this big
+	// is its own setting (message.max.bytes, applied after compression).
+	maxLineBytes = 64 << 20
+	// produceBufferBytes bounds what the normal producer buffers before
+	// Produce blocks: backpressure from the cluster reaches stdin.
+	produceBufferBytes = 32 << 20
+)
+
+// produceCmd is `actord produce TOPIC`: one record per stdin line.
 func (a *app) produceCmd() *cobra.Command {
-	return &cobra.Command{Use: "produce", RunE: func(*cobra.Command, []string) error { return errors.New("produce: not built yet") }}
+	var (
+		key     string
+		headers []string
+	)
+	cmd := &cobra.Command{
+		Use:   "produce TOPIC",
+		Short: "produce one record per stdin line to TOPIC",
+		Long: `Produce one record per line of stdin to TOPIC, then print how many records
+the cluster acknowledged ("produced 3 records to orders").
+
+The trailing newline is stripped; an empty line is a record with an empty
+value. Lines may be long (records above ~1 MB are sent one at a time, and
+the cluster's message.max.bytes decides whether it takes them; a line
+longer than 64 MiB is an error). Every record carries --key when given (no
+key otherwise) and every --header. Records are produced with acks=all and
+idempotence, so none is written twice or out of order.
+
+If a record fails, the command stops reading, reports how many records were
+acknowledged before the failure and exits non-zero. A record not
+acknowledged within kafka.request_timeout (default 10s) fails, and an
+unreachable cluster is reported within that time.`,
+		Example: `  printf 'a\nb\nc\n' | actord produce orders --key customer-7 --header source=cli`,
+		Args:    oneTopic,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			hs, err := parseHeaders(headers)
+			if err != nil {
+				return err
+			}
+			var k []byte
+			if cmd.Flags().Changed("key") {
+				k = []byte(key)
+			}
+			return a.produce(cmd, args[0], k, hs)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&key, "key", "", "key of every record (default: no key)")
+	f.StringArrayVar(&headers, "header", nil, "header `k=v` added to every record; repeat for more")
+	return cmd
+}
+
+// oneTopic is the Args check of commands that take exactly one TOPIC.
+func oneTopic(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%s: want one TOPIC argument, got %d (see '%s --help')", cmd.CommandPath(), len(args), cmd.CommandPath())
+	}
+	return nil
+}
+
+// parseHeaders turns --header k=v flags into record headers, rejecting
+// any without '=' before anything is sent.
+func parseHeaders(flags []string) ([]kgo.RecordHeader, error) {
+	var hs []kgo.RecordHeader
+	for _, h := range flags {
+		k, v, ok := strings.Cut(h, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--header %q: want k=v", h)
+		}
+		hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)})
+	}
+	return hs, nil
+}
+
+func (a *app) produce(cmd *cobra.Command, topic string, key []byte, headers []kgo.RecordHeader) error {
+	cfg, err := a.loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	stop, err := a.connect(&cfg)
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	base, err := cfg.Kafka.ClientOpts()
+	if err != nil {
+		return err
+	}
+	base = append(base,
+		kgo.DefaultProduceTopic(topic),
+		kgo.AllowAutoTopicCreation(),
+		kgo.RecordDeliveryTimeout(cfg.Kafka.RequestTimeout),
+	)
+	cl, err := kgo.NewClient(append(base, kgo.MaxBufferedBytes(produceBufferBytes))...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if err := pingCluster(cmd.Context(), cl, cfg.Kafka); err != nil {
+		return err
+	}
+
+	p := &lineProducer{cl: cl, base: base, failCh: make(chan struct{})}
+	defer p.close()
+	lines, done := readLines(a.stdin)
+	defer close(done)
+
+	// The signal context only stops reading: records already handed to
+	// the client are still delivered (bounded by the delivery timeout).
+	var stopped error
+read:
+	for {
+		select {
+		case <-cmd.Context().Done():
+			stopped = errors.New("interrupted")
+			break read
+		case <-p.failed():
+			break read
+		case ln, ok := <-lines:
+			if !ok {
+				break read
+			}
+			if ln.err != nil {
+				stopped = fmt.Errorf("stdin line %d: %w", ln.n, ln.err)
+				break read
+			}
+			p.produce(&kgo.Record{Key: key, Value: ln.b, Headers: headers})
+		}
+	}
+	p.flush()
+
+	n := p.acked.Load()
+	switch err := p.err(); {
+	case err != nil:
+		return fmt.Errorf("produced %s to %s, then a record failed: %w", records(n), topic, err)
+	case stopped != nil:
+		return fmt.Errorf("produced %s to %s, then stopped: %w", records(n), topic, stopped)
+	}
+	fmt.Fprintf(a.stdout, "produced %s to %s\n", records(n), topic)
+	return nil
+}
+
+// records says "1 record" or "n records".
+func records(n int64) string {
+	if n == 1 {
+		return "1 record"
+	}
+	return fmt.Sprintf("%d records", n)
+}
+
+// lineProducer sends records in stdin order and counts acknowledgements.
+// Records larger than a normal batch go through a second client whose
+// batch cap fits them, one at a time with the normal client flushed
+// before, so order holds without letting ordinary batches grow past what a
+// default cluster accepts.
+type lineProducer struct {
+	cl    *kgo.Client
+	base  []kgo.Opt
+	large *kgo.Client
+
+	acked    atomic.Int64
+	mu       sync.Mutex
+	firstErr error
+	failCh   chan struct{}
+	failOnce sync.Once
+}
+
+// failed is closed on the first failed record.
+func (p *lineProducer) failed() <-chan struct{} { return p.failCh }
+
+func (p *lineProducer) err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.firstErr
+}
+
+func (p *lineProducer) fail(err error) {
+	p.failOnce.Do(func() {
+		p.mu.Lock()
+		p.firstErr = err
+		p.mu.Unlock()
+		close(p.failCh)
+	})
+}
+
+func (p *lineProducer) done(_ *kgo.Record, err error) {
+	if err != nil {
+		p.fail(err)
+		return
+	}
+	p.acked.Add(1)
+}
+
+func (p *lineProducer) produce(r *kgo.Record) {
+	// Background context: a buffered record is delivered or fails on its
+	// delivery timeout, never half-cancelled by a signal.
+	ctx := context.Background()
+	size := len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		size += len(h.Key) + len(h.Value)
+	}
+	if size < batchRecordBytes-64<<10 {
+		p.cl.Produce(ctx, r, p.done)
+		return
+	}
+	if err := p.cl.Flush(ctx); err != nil {
+		p.fail(err)
+		return
+	}
+	if p.err() != nil {
+		return
+	}
+	if p.large == nil {
+		cl, err := kgo.NewClient(append(slices.Clip(p.base),
+			kgo.ProducerBatchMaxBytes(maxLineBytes+1<<20),
+			kgo.MaxBufferedBytes(maxLineBytes+2<<20),
+		)...)
+		if err != nil {
+			p.fail(err)
+			return
+		}
+		p.large = cl
+	}
+	p.large.Produce(ctx, r, p.done)
+	if err := p.large.Flush(ctx); err != nil {
+		p.fail(err)
+	}
+}
+
+func (p *lineProducer) flush() {
+	if err := p.cl.Flush(context.Background()); err != nil {
+		p.fail(err)
+	}
+}
+
+func (p *lineProducer) close() {
+	if p.large != nil {
+		p.large.Close()
+	}
+}
+
+// line is one stdin line without its newline, numbered from 1.
+type line struct {
+	n   int
+	b   []byte
+	err error
+}
+
+// readLines reads stdin in its own goroutine so that a signal can stop a
+// produce waiting on a terminal. Closing done releases the goroutine
+// unless it is blocked reading, which only happens when the process is
+// about to exit anyway.
+func readLines(r io.Reader) (<-chan line, chan<- struct{}) {
+	out := make(chan line, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(out)
+		br := bufio.NewReaderSize(r, 64<<10)
+		for n := 1; ; n++ {
+			b, err := readLine(br, maxLineBytes)
+			if errors.Is(err, io.EOF) {
+				if b == nil {
+					return
+				}
+				err = nil
+			}
+			select {
+			case out <- line{n: n, b: b, err: err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return out, done
+}
+
+// readLine returns the next line without its '\n', never nil for a line
+// that exists (an empty line is an empty value, not a null one); nil and
+// io.EOF at the end of input.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var b []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(b)+len(frag) > max+1 {
+			return nil, fmt.Errorf("line longer than %d MiB", max>>20)
+		}
+		if b == nil && len(frag) > 0 {
+			b = make([]byte, 0, len(frag))
+		}
+		b = append(b, frag...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if n := len(b); n > 0 && b[n-1] == '\n' {
+			return b[:n-1], nil
+		}
+		return b, err
+	}
+}
+
+// pingCluster asks the bootstrap servers for metadata, so that a command
+// facing an unreachable cluster fails within kafka.request_timeout and
+// names the addresses it tried.
+func pingCluster(ctx context.Context, cl *kgo.Client, k config.Kafka) error {
+	pctx, cancel := context.WithTimeout(ctx, k.RequestTimeout)
+	defer cancel()
+	err := cl.Ping(pctx)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return errors.New("interrupted")
+	case isUnreachable(err):
+		return brokerUnreachable(k.Brokers(), err)
+	}
+	return fmt.Errorf("Kafka at %s: %w", strings.Join(k.Brokers(), ","), err)
 }

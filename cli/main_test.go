@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/actord/actord/broker"
+)
+
+// binDir holds the actord binary built once for the tests that run it as
+// a real process; TestMain removes it.
+var (
+	binDir    string
+	buildOnce sync.Once
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// actordBinary builds cmd/actord once per test binary and returns its path.
+func actordBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "actord-cli-test-")
+		if buildErr != nil {
+			return
+		}
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		out, err := exec.Command(goTool, "build", "-o", filepath.Join(binDir, "actord"),
+			"github.com/actord/actord/cmd/actord").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/actord: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, "actord")
+}
+
+// lockedBuffer is an io.Writer that a test may read while a command is
+// still writing to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// deadlineCtx bounds every wait of one test.
+func deadlineCtx(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// startTestBroker runs an embedded broker on a free port for one test and
+// returns its address.
+func startTestBroker(t *testing.T) string {
+	t.Helper()
+	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true})
+	if err != nil {
+		t.Fatalf("start broker: %v", err)
+	}
+	t.Cleanup(b.Close)
+	return b.Addr()
+}
+
+// cliResult is what one in-process `actord` invocation produced.
+type cliResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs actord in-process with args and stdin, and fails the test
+// if it does not return before ctx ends.
+func runCLI(t *testing.T, ctx context.Context, stdin string, args ...string) cliResult {
+	t.Helper()
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, strings.NewReader(stdin), &stdout, &stderr) }()
+	select {
+	case code := <-done:
+		return cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	case <-ctx.Done():
+		t.Fatalf("actord %s: still running at the deadline; stdout %q, stderr %q",
+			strings.Join(args, " "), stdout.String(), stderr.String())
+		return cliResult{}
+	}
+}
+
+// mustRunCLI is runCLI that fails the test unless actord exits 0.
+func mustRunCLI(t *testing.T, ctx context.Context, stdin string, args ...string) string {
+	t.Helper()
+	res := runCLI(t, ctx, stdin, args...)
+	if res.code != 0 {
+		t.Fatalf("actord %s: exit %d, stderr %q", strings.Join(args, " "), res.code, res.stderr)
+	}
+	return res.stdout
+}
+
+// assertOneLineError checks the contract for a failing command: non-zero
+// exit, exactly one line on stderr containing each of want, no Go panic or
+// stack trace.
+func assertOneLineError(t *testing.T, code int, stderr string, want ...string) {
+	t.Helper()
+	if code == 0 {
+		t.Errorf("exit 0, want non-zero")
+	}
+	if n := strings.Count(strings.TrimRight(stderr, "\n"), "\n"); n != 0 || stderr == "" {
+		t.Errorf("stderr %q: want exactly one line", stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr %q: want it to contain %q", stderr, w)
+		}
+	}
+	for _, bad := range []string{"goroutine ", "panic"} {
+		if strings.Contains(stderr, bad) {
+			t.Errorf("stderr %q contains %q", stderr, bad)
+		}
+	}
+}
