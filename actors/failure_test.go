@@ -165,7 +165,9 @@ func TestPermanentPoisonPanicAndTimeout(t *testing.T) {
 	}{
 		{
 			name: "permanent", value: `{"id":1}`,
-			handler:   func(context.Context, actors.Message[map[string]any]) error { return actors.Permanent(errors.New("bad order")) },
+			handler: func(context.Context, actors.Message[map[string]any]) error {
+				return actors.Permanent(errors.New("bad order"))
+			},
 			wantCalls: 1, errHas: "bad order", attempts: "1",
 		},
 		{

@@ -1,0 +1,212 @@
+package actors_test
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actord/actord/actors"
+	"github.com/actord/actord/partition"
+)
+
+// Two and three runtimes in one group split the partitions, and a member
+// that leaves mid-stream loses nothing.
+func TestGroupMembersSplitAndLeaveLosesNothing(t *testing.T) {
+	for _, members := range []int{2, 3} {
+		t.Run(strconv.Itoa(members), func(t *testing.T) {
+			b := startBroker(t)
+			const n = 6000
+			createTopic(t, b.Addr(), "orders", 6)
+			produce(t, b.Addr(), "orders", n, 100)
+			seen := newCounter()
+			var mu sync.Mutex
+			partsBy := map[int]map[int32]bool{}
+			rts := make([]*actors.Runtime, members)
+			var firstHandled atomic.Int64
+			for i := range members {
+				rt := newRuntime(t, b.Addr())
+				err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
+					seen.add(strconv.Itoa(m.Value))
+					mu.Lock()
+					if partsBy[i] == nil {
+						partsBy[i] = map[int32]bool{}
+					}
+					partsBy[i][m.Partition] = true
+					mu.Unlock()
+					if i == 0 {
+						firstHandled.Add(1)
+						// Slow enough that member 0 is mid-stream when it leaves.
+						time.Sleep(100 * time.Microsecond)
+					}
+					return nil
+				}, actors.MaxInFlight(100))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rts[i] = rt
+			}
+			for _, rt := range rts {
+				start(t, rt)
+			}
+			// Member 0 leaves after handling some records.
+			eventually(t, 20*time.Second, "member 0 handles records", func() bool { return firstHandled.Load() > 200 })
+			stopRuntime(t, rts[0])
+			eventually(t, 60*time.Second, "every record handled by the group", func() bool { return seen.distinct() == n })
+			ends := endOffsets(t, b.Addr(), "orders")
+			eventually(t, 10*time.Second, "group committed to the end", func() bool {
+				c := committed(t, b.Addr(), "processor", "orders")
+				for p, e := range ends {
+					if c[p] != e {
+						return false
+					}
+				}
+				return true
+			})
+			mu.Lock()
+			for i := 1; i < members; i++ {
+				if len(partsBy[i]) == 0 {
+					t.Errorf("member %d handled no partition", i)
+				}
+			}
+			mu.Unlock()
+			// Duplicates come only from member 0's unfinished records: at
+			// most its in-flight cap per partition it held.
+			if d := seen.dups(); d > 100*6 {
+				t.Fatalf("%d duplicates, more than the in-flight cap allows", d)
+			}
+			t.Logf("members=%d sent=%d handled=%d lost=0 duplicates=%d", members, n, seen.distinct(), seen.dups())
+		})
+	}
+}
+
+// A restart resumes from the committed offset and skips nothing.
+func TestRestartResumesFromCommit(t *testing.T) {
+	b := startBroker(t)
+	createTopic(t, b.Addr(), "orders", 2)
+	produce(t, b.Addr(), "orders", 1000, 10)
+	seen := newCounter()
+	rt1 := newRuntime(t, b.Addr())
+	var handled atomic.Int64
+	if err := actors.Consume(rt1, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
+		if handled.Add(1) > 400 {
+			<-ctx.Done() // stall until shutdown: these stay uncommitted
+			return ctx.Err()
+		}
+		seen.add(strconv.Itoa(m.Value))
+		return nil
+	}, actors.Ordering(partition.ByPartition)); err != nil {
+		t.Fatal(err)
+	}
+	start(t, rt1)
+	eventually(t, 20*time.Second, "first run handled 400", func() bool { return seen.distinct() >= 400 })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := rt1.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := committed(t, b.Addr(), "processor", "orders")
+	total := c[0] + c[1]
+	if total > 400 {
+		t.Fatalf("committed %d records, but only 400 were handled", total)
+	}
+	rt2 := newRuntime(t, b.Addr())
+	var first sync.Map
+	if err := actors.Consume(rt2, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
+		first.LoadOrStore(m.Partition, m.Offset)
+		seen.add(strconv.Itoa(m.Value))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	start(t, rt2)
+	eventually(t, 20*time.Second, "second run handled the rest", func() bool { return seen.distinct() == 1000 })
+	for p, off := range c {
+		if v, ok := first.Load(p); ok && v.(int64) != off {
+			t.Fatalf("partition %d resumed at %d, committed was %d", p, v, off)
+		}
+	}
+}
+
+// With a 200,000-record backlog and a slow handler, the in-flight cap holds
+// memory: the heap does not grow with the backlog.
+func TestBackpressureBoundsHeap(t *testing.T) {
+	b := startBroker(t)
+	createTopic(t, b.Addr(), "backlog", 1)
+	const n = 200_000
+	produce(t, b.Addr(), "backlog", n, 1000)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rt := newRuntime(t, b.Addr())
+	var handled atomic.Int64
+	release := make(chan struct{})
+	if err := actors.Consume(rt, "backlog", "slow", func(ctx context.Context, m actors.Message[[]byte]) error {
+		if handled.Add(1) >= 500 {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	}, actors.MaxInFlight(500)); err != nil {
+		t.Fatal(err)
+	}
+	start(t, rt)
+	eventually(t, 20*time.Second, "handler stalled at the cap", func() bool { return handled.Load() >= 500 })
+	// Give the fetcher every chance to overrun the cap: poll the heap while
+	// the handler is stalled.
+	var peak uint64
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		peak = max(peak, ms.HeapAlloc)
+		time.Sleep(50 * time.Millisecond) // sampling interval
+	}
+	close(release)
+	grown := int64(peak) - int64(before.HeapAlloc)
+	t.Logf("backlog=%d heap before=%dKiB peak=%dKiB grown=%dKiB", n, before.HeapAlloc>>10, peak>>10, grown>>10)
+	// 200k records of ~6 bytes plus franz-go's per-record overhead would be
+	// far over 40 MiB if fetched at once.
+	if grown > 40<<20 {
+		t.Fatalf("heap grew by %d MiB with a stalled handler: the in-flight cap does not hold", grown>>20)
+	}
+}
+
+// ConsumeWith hands records to the service's own actors; a panic in one is
+// a failed attempt and the record is retried, not lost.
+func TestConsumeWithServiceActors(t *testing.T) {
+	b := startBroker(t)
+	createTopic(t, b.Addr(), "orders", 1)
+	produce(t, b.Addr(), "orders", 50, 5)
+	rt := newRuntime(t, b.Addr())
+	seen := newCounter()
+	var panicked atomic.Bool
+	props := actor.PropsFromFunc(func(c actor.Context) {
+		d, ok := c.Message().(*actors.Delivery)
+		if !ok {
+			return
+		}
+		if string(d.Record.Value) == "7" && !panicked.Swap(true) {
+			panic("service actor crashed")
+		}
+		seen.add(string(d.Record.Value))
+		d.Done(nil)
+	})
+	if err := actors.ConsumeWith(rt, "orders", "svc", props, fastRetries()); err != nil {
+		t.Fatal(err)
+	}
+	start(t, rt)
+	eventually(t, 20*time.Second, "every record handled", func() bool { return seen.distinct() == 50 })
+	if !panicked.Load() {
+		t.Fatal("the crash never happened")
+	}
+	eventually(t, 10*time.Second, "committed to the end", func() bool { return committed(t, b.Addr(), "svc", "orders")[0] == 50 })
+}
