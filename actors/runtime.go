@@ -47,6 +47,7 @@ type Runtime struct {
 	stopped bool
 
 	declared []topics.Topic
+	router   *eventRouter
 
 	dlqMu      sync.Mutex
 	dlqTopics  map[string]error
@@ -94,7 +95,7 @@ func New(cfg config.Config, opts ...RuntimeOption) (*Runtime, error) {
 	prod, err := kgo.NewClient(append(base,
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(time.Millisecond),
-		kgo.RecordDeliveryTimeout(rt.cfg.Kafka.RequestTimeout*3),
+		kgo.RecordDeliveryTimeout(rt.cfg.Kafka.RequestTimeout),
 	)...)
 	if err != nil {
 		rt.closeEmbedded()
@@ -133,14 +134,22 @@ func (rt *Runtime) Start(ctx context.Context) error {
 		return errors.New("runtime already started")
 	}
 	rt.started = true
+	router := rt.router
+	rt.mu.Unlock()
+	if err := rt.reconcile(ctx); err != nil {
+		return err
+	}
+	if router != nil {
+		if err := router.start(ctx); err != nil {
+			return err
+		}
+	}
+	rt.mu.Lock()
 	groups := make([]*group, 0, len(rt.order))
 	for _, name := range rt.order {
 		groups = append(groups, rt.groups[name])
 	}
 	rt.mu.Unlock()
-	if err := rt.reconcile(ctx); err != nil {
-		return err
-	}
 	for _, g := range groups {
 		if err := g.start(); err != nil {
 			return err
@@ -213,6 +222,18 @@ func (rt *Runtime) register(c *consumer) error {
 	if rt.started {
 		return fmt.Errorf("consumer %s/%s: declare consumers before the runtime starts", c.topic, c.group)
 	}
+	return rt.add(c)
+}
+
+// registerStarted adds the runtime's own consumers (the event router)
+// during Start.
+func (rt *Runtime) registerStarted(c *consumer) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.add(c)
+}
+
+func (rt *Runtime) add(c *consumer) error {
 	g, ok := rt.groups[c.group]
 	if !ok {
 		g = newGroup(rt, c.group)

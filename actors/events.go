@@ -1,0 +1,349 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/partition"
+	"github.com/actord/actord/supervisor"
+	"github.com/actord/actord/topics"
+)
+
+// EventHeader is the record header that carries an event's name.
+const EventHeader = "event"
+
+// HeaderDLQHandler names, on a dead-lettered event, the handler that gave
+// up on it.
+const HeaderDLQHandler = "actord.dlq.handler"
+
+// eventHandler is one handler registered with On: its own retry policy,
+// dead-letter topic and pool of event actors.
+type eventHandler struct {
+	id   string
+	name string
+	opts options
+	run  func(ctx context.Context, r *kgo.Record, attempt int) error
+	pids []*actor.PID
+	next atomic.Uint64
+	dlq  string
+}
+
+// eventState remembers, for one event record being retried, which of its
+// handlers are finished, so that a handler that succeeded is not run again
+// when a sibling retries.
+type eventState struct {
+	finished []bool
+	attempts []int
+}
+
+type eventRouter struct {
+	rt       *Runtime
+	mu       sync.Mutex
+	handlers map[string][]*eventHandler
+	count    int
+	pending  map[tp64]*eventState
+	skipped  atomic.Int64
+	sup      *actor.PID
+}
+
+type tp64 struct {
+	p   int32
+	off int64
+}
+
+// On registers fn as an event actor for the named event: the seed's
+// @event("user.registered"). Every handler registered for a name gets
+// each event of that name; each has its own retry policy (MaxRetries,
+// Backoff) and dead-letter topic (default "<events topic>.dlq"). An event
+// record is committed once all of its handlers are done, and a handler that
+// succeeded is not run again while a sibling retries. Register before the
+// runtime starts.
+func On[T any](rt *Runtime, name string, fn func(context.Context, Message[T]) error, opts ...Option) error {
+	if name == "" || fn == nil {
+		return errors.New("actors.On: event name and handler are required")
+	}
+	o := defaultOptions()
+	o.concurrency = 4
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.policy = o.policy.WithDefaults()
+	if o.decoder == nil {
+		o.decoder = JSON{}
+	}
+	dec := o.decoder
+	r := rt.events()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rt.isStarted() {
+		return fmt.Errorf("actors.On(%q): register event handlers before the runtime starts", name)
+	}
+	r.count++
+	h := &eventHandler{id: fmt.Sprintf("%s#%d", name, len(r.handlers[name])+1), name: name, opts: o}
+	h.dlq = o.deadLetter
+	if h.dlq == "" {
+		h.dlq = rt.cfg.Events.Topic + ".dlq"
+	}
+	h.run = func(ctx context.Context, rec *kgo.Record, attempt int) error {
+		var v T
+		if err := dec.Decode(rec.Value, &v); err != nil {
+			return supervisor.PermanentError(&DecodeError{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Err: err})
+		}
+		return fn(ctx, newMessage(rec, attempt, v))
+	}
+	r.handlers[name] = append(r.handlers[name], h)
+	return nil
+}
+
+// Emit publishes v as the named event on the events topic (config
+// events.topic), with the header event=name, and waits for acks=all.
+func Emit(ctx context.Context, rt *Runtime, name string, v any, opts ...ProducerOption) (Receipt, error) {
+	p, err := NewProducer[any](rt, rt.cfg.Events.Topic)
+	if err != nil {
+		return Receipt{}, err
+	}
+	return p.Publish(ctx, v, append([]ProducerOption{Header(EventHeader, name)}, opts...)...)
+}
+
+// SkippedEvents is the number of events that had no handler here: they are
+// committed and skipped.
+func (rt *Runtime) SkippedEvents() int64 {
+	if rt.router == nil {
+		return 0
+	}
+	return rt.router.skipped.Load()
+}
+
+func (rt *Runtime) events() *eventRouter {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.router == nil {
+		rt.router = &eventRouter{rt: rt, handlers: map[string][]*eventHandler{}, pending: map[tp64]*eventState{}}
+	}
+	return rt.router
+}
+
+func (rt *Runtime) isStarted() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.started
+}
+
+// eventDelivery is one attempt of one event for one event actor.
+type eventDelivery struct {
+	ctx     context.Context
+	rec     *kgo.Record
+	attempt int
+	done    chan error
+	once    sync.Once
+}
+
+func (d *eventDelivery) finish(err error) { d.once.Do(func() { d.done <- err }) }
+
+// Crashed implements supervisor.Crashable: a panicking event actor fails
+// the attempt and is restarted.
+func (d *eventDelivery) Crashed(reason any) { d.finish(&supervisor.PanicError{Value: reason}) }
+
+type eventActor struct{ h *eventHandler }
+
+func (a *eventActor) Receive(c actor.Context) {
+	if d, ok := c.Message().(*eventDelivery); ok {
+		d.finish(a.h.run(d.ctx, d.rec, d.attempt))
+	}
+}
+
+// eventSupervisor is the parent of every event actor.
+type eventSupervisor struct{ r *eventRouter }
+
+type spawnEventActors struct{}
+
+func (s *eventSupervisor) Receive(c actor.Context) {
+	if _, ok := c.Message().(*spawnEventActors); ok {
+		for _, hs := range s.r.handlers {
+			for _, h := range hs {
+				h := h
+				n := max(h.opts.concurrency, 1)
+				for range n {
+					h.pids = append(h.pids, c.Spawn(actor.PropsFromProducer(func() actor.Actor { return &eventActor{h: h} })))
+				}
+			}
+		}
+		c.Respond(true)
+	}
+}
+
+// start spawns the event actors and declares the router: a consumer of
+// the events topic in the events group whose handler fans each event out.
+func (r *eventRouter) start(ctx context.Context) error {
+	r.mu.Lock()
+	n := r.count
+	r.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	rt := r.rt
+	r.sup = rt.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &eventSupervisor{r: r} },
+		actor.WithSupervisor(supervisor.RestartStrategy{Logger: rt.log})))
+	if _, err := rt.sys.Root.RequestFuture(r.sup, &spawnEventActors{}, 10*time.Second).Result(); err != nil {
+		return fmt.Errorf("starting event actors: %w", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, rt.cfg.Kafka.RequestTimeout)
+	defer cancel()
+	err := topics.NewAdmin(rt.prod).Create(cctx, topics.Topic{Name: rt.cfg.Events.Topic, Partitions: int32(max(rt.cfg.Broker.DefaultPartitions, 1))}, true)
+	if err != nil {
+		return fmt.Errorf("events topic: %w", err)
+	}
+	group := rt.cfg.Events.Group
+	if group == "" {
+		group = rt.cfg.Service
+	}
+	c, err := newConsumer(rt, rt.cfg.Events.Topic, group, []Option{
+		Ordering(partition.ByKey), Concurrency(16),
+		// The router retries an event as long as one of its handlers may;
+		// each handler's own limit is applied below.
+		RetryPolicy(r.policy()), NoDeadLetter(),
+	})
+	if err != nil {
+		return err
+	}
+	c.handle = r.route
+	return rt.registerStarted(c)
+}
+
+// policy is the router's record-level retry policy: the largest retry
+// budget among handlers, the first handler's backoff.
+func (r *eventRouter) policy() supervisor.Policy {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var p supervisor.Policy
+	first := true
+	for _, hs := range r.handlers {
+		for _, h := range hs {
+			if first {
+				p = h.opts.policy
+				first = false
+			}
+			p.MaxRetries = max(p.MaxRetries, h.opts.policy.MaxRetries)
+		}
+	}
+	return p
+}
+
+// route fans one event out to every handler of its name that has not
+// finished it yet, waits for them, applies each handler's own retry budget
+// and dead-letters for a handler that gives up. It fails (for a retry of
+// the record) while some handler still wants another attempt.
+func (r *eventRouter) route(ctx context.Context, rec *kgo.Record, attempt int) error {
+	name := ""
+	for _, h := range rec.Headers {
+		if h.Key == EventHeader {
+			name = string(h.Value)
+			break
+		}
+	}
+	hs := r.handlers[name] // read-only after start
+	if len(hs) == 0 {
+		r.skipped.Add(1)
+		r.rt.log.Debug("event has no handler; skipped", "event", name, "partition", rec.Partition, "offset", rec.Offset)
+		return nil
+	}
+	key := tp64{rec.Partition, rec.Offset}
+	r.mu.Lock()
+	st := r.pending[key]
+	if st == nil {
+		st = &eventState{finished: make([]bool, len(hs)), attempts: make([]int, len(hs))}
+		r.pending[key] = st
+	}
+	r.mu.Unlock()
+
+	type result struct {
+		i   int
+		err error
+	}
+	results := make(chan result, len(hs))
+	running := 0
+	for i, h := range hs {
+		if st.finished[i] {
+			continue
+		}
+		st.attempts[i]++
+		d := &eventDelivery{ctx: ctx, rec: rec, attempt: st.attempts[i], done: make(chan error, 1)}
+		pid := h.pids[h.next.Add(1)%uint64(len(h.pids))]
+		r.rt.sys.Root.Send(pid, d)
+		running++
+		go func(i int) {
+			select {
+			case err := <-d.done:
+				results <- result{i, err}
+			case <-ctx.Done():
+				results <- result{i, ctx.Err()}
+			}
+		}(i)
+	}
+	var retry []error
+	for range running {
+		res := <-results
+		h := hs[res.i]
+		if res.err == nil {
+			st.finished[res.i] = true
+			continue
+		}
+		if ctx.Err() != nil {
+			retry = append(retry, res.err)
+			continue
+		}
+		if h.opts.policy.ShouldRetry(supervisor.Decide(res.err), st.attempts[res.i]) {
+			r.rt.log.Warn("event handler failed", "event", name, "handler", h.id, "attempt", st.attempts[res.i], "error", res.err)
+			retry = append(retry, fmt.Errorf("%s: %w", h.id, res.err))
+			continue
+		}
+		if err := r.deadLetter(ctx, h, rec, st.attempts[res.i], res.err); err != nil {
+			retry = append(retry, err)
+			continue
+		}
+		st.finished[res.i] = true
+	}
+	if len(retry) > 0 {
+		return supervisor.RetryError(errors.Join(retry...))
+	}
+	r.mu.Lock()
+	delete(r.pending, key)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *eventRouter) deadLetter(ctx context.Context, h *eventHandler, rec *kgo.Record, attempts int, cause error) error {
+	rt := r.rt
+	if h.opts.noDeadLetter {
+		rt.log.Error("event handler gave up; no dead-letter topic, skipping", "event", h.name, "handler", h.id,
+			"partition", rec.Partition, "offset", rec.Offset, "attempts", attempts, "error", cause)
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, rt.cfg.Kafka.RequestTimeout)
+	defer cancel()
+	if err := rt.ensureDeadLetterTopic(cctx, h.dlq, rec.Topic); err != nil {
+		return err
+	}
+	dl := DeadLetterRecord(h.dlq, rec, partition.Failure{Group: rt.eventsGroup(), Attempts: attempts, Err: cause, FailedAt: time.Now()})
+	dl.Headers = append(dl.Headers, kgo.RecordHeader{Key: HeaderDLQHandler, Value: []byte(h.id)})
+	if err := rt.prod.ProduceSync(cctx, dl).FirstErr(); err != nil {
+		return fmt.Errorf("dead-letter write for %s: %w", h.id, err)
+	}
+	rt.log.Error("event dead-lettered", "event", h.name, "handler", h.id, "partition", rec.Partition,
+		"offset", rec.Offset, "attempts", attempts, "error", cause)
+	return nil
+}
+
+func (rt *Runtime) eventsGroup() string {
+	if rt.cfg.Events.Group != "" {
+		return rt.cfg.Events.Group
+	}
+	return rt.cfg.Service
+}
