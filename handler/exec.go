@@ -1,0 +1,169 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/actord/actord/actors"
+)
+
+const (
+	// exitRetry is the exit code that asks for a retry: EX_TEMPFAIL from
+	// sysexits.h, the code mail and job systems already read as "try again
+	// later".
+	exitRetry = 75
+	// execWaitDelay bounds how long a finished or killed command may keep
+	// its output pipes open (through a child it left behind) before they are
+	// closed under it.
+	execWaitDelay = 5 * time.Second
+	// stderrTail is how much of the end of a command's stderr is kept to
+	// explain a failure.
+	stderrTail = 4 << 10
+	// maxReason caps the stderr line quoted in an error, so that a runaway
+	// line cannot bloat logs and dead-letter headers.
+	maxReason = 200
+)
+
+// execHandler runs argv once per record.
+type execHandler struct {
+	argv   []string
+	stdout io.Writer
+}
+
+func newExec(argv []string, stdout io.Writer) (Func, error) {
+	if len(argv) == 0 || argv[0] == "" {
+		return nil, errors.New("handler: exec needs a command: exec: [\"./handle.sh\", \"arg\"...]")
+	}
+	if _, ok := stdout.(*os.File); !ok {
+		// Commands run in parallel (key and unordered modes) and each copies
+		// its output into stdout from its own goroutine.
+		stdout = &lockedWriter{w: stdout}
+	}
+	h := &execHandler{argv: append([]string(nil), argv...), stdout: stdout}
+	return h.handle, nil
+}
+
+func (h *execHandler) handle(ctx context.Context, m actors.Message[[]byte]) error {
+	name := h.argv[0]
+	if bytes.IndexByte(m.Key, 0) >= 0 {
+		return actors.Permanent(fmt.Errorf("exec %s: the record key holds a NUL byte, which no environment variable (ACTORD_KEY) can carry", name))
+	}
+	headers, err := json.Marshal(headersJSON(m.Headers))
+	if err != nil {
+		return actors.Permanent(fmt.Errorf("exec %s: encoding ACTORD_HEADERS: %w", name, err))
+	}
+	cmd := exec.CommandContext(ctx, name, h.argv[1:]...)
+	cmd.WaitDelay = execWaitDelay
+	cmd.Env = append(os.Environ(),
+		"ACTORD_TOPIC="+m.Topic,
+		"ACTORD_PARTITION="+itoa(m.Partition),
+		"ACTORD_OFFSET="+itoa(m.Offset),
+		"ACTORD_KEY="+string(m.Key),
+		"ACTORD_ATTEMPT="+itoa(max(m.Attempt, 1)),
+		"ACTORD_HEADERS="+string(headers),
+	)
+	cmd.Stdin = bytes.NewReader(m.Raw)
+	cmd.Stdout = h.stdout
+	tail := &tailBuffer{max: stderrTail}
+	cmd.Stderr = io.MultiWriter(os.Stderr, tail)
+
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("exec %s: cannot start: %w", name, err)
+	}
+	err = cmd.Wait()
+	st := cmd.ProcessState
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, exec.ErrWaitDelay) && st != nil && st.Success():
+		// The command succeeded; only a child it left behind held on to its
+		// output.
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("exec %s: stopped: %w", name, context.Cause(ctx))
+	}
+	reason := tail.lastLine()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return fmt.Errorf("exec %s: %w", name, withReason(err.Error(), reason))
+	}
+	switch code := ee.ExitCode(); code {
+	case exitRetry:
+		return actors.Retry(fmt.Errorf("exec %s: exit code %d (retry requested)%s", name, code, suffix(reason)))
+	case -1:
+		return fmt.Errorf("exec %s: %s%s", name, ee.String(), suffix(reason))
+	default:
+		return fmt.Errorf("exec %s: exit code %d%s", name, code, suffix(reason))
+	}
+}
+
+func suffix(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
+}
+
+func withReason(msg, reason string) error { return errors.New(msg + suffix(reason)) }
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(p)
+	if len(p) > t.max {
+		p = p[len(p)-t.max:]
+	}
+	if over := len(t.buf) + len(p) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	t.buf = append(t.buf, p...)
+	return n, nil
+}
+
+// lastLine is the last non-blank line written, trimmed and capped at
+// maxReason bytes (on a rune boundary).
+func (t *tailBuffer) lastLine() string {
+	t.mu.Lock()
+	s := strings.TrimSpace(string(t.buf))
+	t.mu.Unlock()
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[i+1:])
+	}
+	if len(s) > maxReason {
+		cut := maxReason
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
+	}
+	return s
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

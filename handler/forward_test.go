@@ -1,0 +1,51 @@
+package handler_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/config"
+)
+
+func TestForwardProducesKeyValueAndHeaders(t *testing.T) {
+	b := startBroker(t)
+	rt := newRuntime(t, b.Addr())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	createTopic(ctx, t, b.Addr(), "orders.copy")
+	fn := newHandler(t, config.Handler{Forward: &config.ForwardHandler{Topic: "orders.copy"}}, rt)
+	m := message()
+	if err := fn(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumeTopics("orders.copy"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got *kgo.Record
+	for got == nil {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("no forwarded record: %v", err)
+		}
+		fs.EachError(func(topic string, p int32, err error) { t.Logf("fetch %s/%d: %v", topic, p, err) })
+		fs.EachRecord(func(r *kgo.Record) {
+			if got == nil {
+				got = r
+			}
+		})
+	}
+	if string(got.Key) != string(m.Key) || string(got.Value) != string(m.Raw) {
+		t.Errorf("forwarded key %q value %q, want %q %q", got.Key, got.Value, m.Key, m.Raw)
+	}
+	if !reflect.DeepEqual(got.Headers, m.Headers) {
+		t.Errorf("forwarded headers %v, want %v", got.Headers, m.Headers)
+	}
+}

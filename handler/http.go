@@ -1,0 +1,141 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/actord/actord/actors"
+	"github.com/actord/actord/config"
+)
+
+// defaultHTTPTimeout bounds one request when the config sets none.
+const defaultHTTPTimeout = 30 * time.Second
+
+// httpHandler POSTs each record to one URL.
+type httpHandler struct {
+	url    string
+	client *http.Client
+}
+
+func newHTTP(c config.HTTPHandler) (Func, error) {
+	if c.URL == "" {
+		return nil, errors.New("handler: http needs a url: http: {url: https://...}")
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("handler: http url %q: %w", c.URL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("handler: http url %q: want http://host/... or https://host/...", c.URL)
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = defaultHTTPTimeout
+	}
+	h := &httpHandler{
+		url: c.URL,
+		client: &http.Client{
+			Timeout: timeout,
+			// A 301, 302 or 303 would turn the POST into a bodyless GET that
+			// looks like success: a redirect is the endpoint's answer, not a
+			// hop to follow.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	return h.handle, nil
+}
+
+func (h *httpHandler) handle(ctx context.Context, m actors.Message[[]byte]) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(m.Raw))
+	if err != nil {
+		return actors.Permanent(fmt.Errorf("http %s: %w", h.url, err))
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("X-Actord-Topic", m.Topic)
+	req.Header.Set("X-Actord-Partition", itoa(m.Partition))
+	req.Header.Set("X-Actord-Offset", itoa(m.Offset))
+	req.Header.Set("X-Actord-Key", string(m.Key))
+	req.Header.Set("X-Actord-Attempt", itoa(max(m.Attempt, 1)))
+	for _, rh := range m.Headers {
+		if strings.EqualFold(rh.Key, "content-type") {
+			req.Header.Set("Content-Type", string(rh.Value))
+		}
+		req.Header.Add("X-Actord-Header-"+rh.Key, string(rh.Value))
+	}
+	// The transport would refuse these on every attempt: say which header
+	// is unsendable instead of retrying a request that can never go out.
+	for name, vs := range req.Header {
+		if !validHeaderName(name) {
+			return actors.Permanent(fmt.Errorf("http %s: header name %q is not an HTTP token", h.url, name))
+		}
+		for _, v := range vs {
+			if !validHeaderValue(v) {
+				return actors.Permanent(fmt.Errorf("http %s: %s holds bytes an HTTP header cannot carry (control characters)", h.url, name))
+			}
+		}
+	}
+
+	resp, err := h.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("http %s: stopped: %w", h.url, context.Cause(ctx))
+		}
+		return actors.Retry(fmt.Errorf("http %s: %w", h.url, err))
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxReason))
+	// Drain a little more so the connection can be reused.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		return nil
+	}
+	err = fmt.Errorf("http %s: %s%s", h.url, resp.Status, suffix(responseReason(snippet)))
+	if code == http.StatusTooManyRequests || code >= 500 {
+		return actors.Retry(err)
+	}
+	return actors.Permanent(err)
+}
+
+// responseReason is the start of a response body on one line, for errors.
+func responseReason(b []byte) string {
+	s := strings.ToValidUTF8(string(b), "")
+	s = strings.Join(strings.Fields(s), " ")
+	return s
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether v can be sent as a header value: no
+// control characters but tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
