@@ -6,7 +6,6 @@
 package supervisor
 
 import (
-	"context"
 	"errors"
 	"fmt"
 )
@@ -97,9 +96,6 @@ func Decide(err error) Directive {
 	var pe *permanentError
 	if errors.As(err, &pe) {
 		return Permanent
-	}
-	if errors.Is(err, context.Canceled) {
-		return Retry
 	}
 	return Retry
 }
