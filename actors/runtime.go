@@ -94,6 +94,8 @@ func New(cfg config.Config, opts ...RuntimeOption) (*Runtime, error) {
 	}
 	prod, err := kgo.NewClient(append(base,
 		kgo.RequiredAcks(kgo.AllISRAcks()),
+		// Topics are created on first produce where the broker allows it.
+		kgo.AllowAutoTopicCreation(),
 		kgo.ProducerLinger(time.Millisecond),
 		kgo.RecordDeliveryTimeout(rt.cfg.Kafka.RequestTimeout),
 	)...)

@@ -129,6 +129,8 @@ func (a *app) rootCmd() *cobra.Command {
 		a.topicsCmd(),
 		a.produceCmd(),
 		a.consumeCmd(),
+		a.startCmd(),
+		a.consumerCmd(),
 	)
 	return root
 }

@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/actord/actord/actors"
+	"github.com/actord/actord/config"
+	"github.com/actord/actord/handler"
+)
+
+func (a *app) startCmd() *cobra.Command {
+	var groups []string
+	cmd := &cobra.Command{
+		Use:   "start [--group G]...",
+		Short: "run the consumers declared in config until SIGINT or SIGTERM",
+		Long: `Runs the consumers declared under "consumers:" in the config with their
+built-in handler kinds (exec, http, log, forward). Topics declared under
+"topics:" are reconciled first. --group (repeatable) runs only the consumers
+of those groups. SIGINT or SIGTERM stops fetching, drains in-flight records,
+commits and leaves the groups; a second signal exits at once.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			consumers, err := selectConsumers(cfg, groups)
+			if err != nil {
+				return err
+			}
+			rt, err := actors.New(cfg, actors.WithLogger(actors.NewLogger(cfg.Log, a.stderr)))
+			if err != nil {
+				return err
+			}
+			for _, c := range consumers {
+				if err := a.declare(rt, c); err != nil {
+					rt.Stop(cmd.Context())
+					return err
+				}
+			}
+			rt.Logger().Info("actord starting", "consumers", len(consumers), "groups", groupNames(consumers),
+				"brokers", rt.Config().Kafka.BootstrapServers)
+			if err := rt.Run(cmd.Context()); err != nil {
+				return err
+			}
+			rt.Logger().Info("actord stopped")
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&groups, "group", nil, "run only the consumers of this group (repeatable)")
+	return cmd
+}
+
+// consumerCmd is `actord consumer start`, the seed's spelling of start.
+func (a *app) consumerCmd() *cobra.Command {
+	c := &cobra.Command{Use: "consumer", Short: "consumers (alias: actord consumer start = actord start)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
+	c.AddCommand(a.startCmd())
+	return c
+}
+
+func (a *app) declare(rt *actors.Runtime, c config.Consumer) error {
+	fn, err := handler.New(c.Handler, rt, a.stdout)
+	if err != nil {
+		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+	}
+	opts, err := actors.FromConfig(c)
+	if err != nil {
+		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+	}
+	return actors.Consume(rt, c.Topic, c.Group, fn, opts...)
+}
+
+// selectConsumers keeps the consumers of the named groups (all when none
+// is named); an unknown group is an error listing the known ones.
+func selectConsumers(cfg config.Config, groups []string) ([]config.Consumer, error) {
+	known := groupNames(cfg.Consumers)
+	if len(cfg.Consumers) == 0 {
+		where := "the config"
+		if cfg.File != "" {
+			where = cfg.File
+		}
+		return nil, fmt.Errorf("no consumers declared in %s: add a \"consumers:\" section (see README, Configuration)", where)
+	}
+	if len(groups) == 0 {
+		return cfg.Consumers, nil
+	}
+	for _, g := range groups {
+		if !slices.Contains(known, g) {
+			return nil, fmt.Errorf("unknown group %q; the config declares: %s", g, strings.Join(known, ", "))
+		}
+	}
+	var out []config.Consumer
+	for _, c := range cfg.Consumers {
+		if slices.Contains(groups, c.Group) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func groupNames(cs []config.Consumer) []string {
+	var out []string
+	for _, c := range cs {
+		if !slices.Contains(out, c.Group) {
+			out = append(out, c.Group)
+		}
+	}
+	return out
+}
