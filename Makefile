@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: test build fmt deps
+.PHONY: test build fmt deps run
 
 # deps installs the real Kafka clients the interop tests use: kcat
 # (librdkafka) and Debian's python3-kafka (for Debian's own /usr/bin/python3).
@@ -21,3 +21,7 @@ build:
 # fmt fails listing the files gofmt would change.
 fmt:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# run is the one-command demo on the embedded broker (Ctrl-C to stop).
+run:
+	$(GO) run ./examples/quickstart
