@@ -7,19 +7,28 @@ package config
 import "time"
 
 // Config is the whole of actord's configuration. Every key is documented in
-// README.md (Configuration reference) with its default.
+// docs/configuration.md (to be the README's Configuration reference) with
+// its type, default and environment variable.
 type Config struct {
 	// Service names this process; the default consumer group of the event
 	// router and the Kafka client ID derive from it. Default "actord".
 	Service string `mapstructure:"service"`
 
-	Kafka     Kafka      `mapstructure:"kafka"`
-	Broker    Broker     `mapstructure:"broker"`
-	Runtime   Runtime    `mapstructure:"runtime"`
-	Events    Events     `mapstructure:"events"`
-	Log       Log        `mapstructure:"log"`
-	HTTP      HTTP       `mapstructure:"http"`
-	Topics    []Topic    `mapstructure:"topics"`
+	// Kafka is how clients reach the cluster.
+	Kafka Kafka `mapstructure:"kafka"`
+	// Broker configures the embedded broker.
+	Broker Broker `mapstructure:"broker"`
+	// Runtime tunes the consumer machinery.
+	Runtime Runtime `mapstructure:"runtime"`
+	// Events configures named events.
+	Events Events `mapstructure:"events"`
+	// Log configures logging.
+	Log Log `mapstructure:"log"`
+	// HTTP configures the metrics and health listener.
+	HTTP HTTP `mapstructure:"http"`
+	// Topics are reconciled at start. File only: no env or flag.
+	Topics []Topic `mapstructure:"topics"`
+	// Consumers are what `actord start` runs. File only: no env or flag.
 	Consumers []Consumer `mapstructure:"consumers"`
 
 	// File is the config file the values came from, empty when none was
@@ -52,8 +61,10 @@ type Kafka struct {
 type SASL struct {
 	// Mechanism is "", "PLAIN", "SCRAM-SHA-256" or "SCRAM-SHA-512".
 	Mechanism string `mapstructure:"mechanism"`
-	User      string `mapstructure:"user"`
-	Password  string `mapstructure:"password"`
+	// User is the SASL user name; required with a mechanism.
+	User string `mapstructure:"user"`
+	// Password is the SASL password; Config.Redacted hides it.
+	Password string `mapstructure:"password"`
 	// PasswordFile, when set, is read for the password (trailing newline
 	// trimmed); it wins over Password.
 	PasswordFile string `mapstructure:"password_file"`
@@ -61,10 +72,17 @@ type SASL struct {
 
 // TLS configures client TLS.
 type TLS struct {
-	Enabled    bool   `mapstructure:"enabled"`
-	CAFile     string `mapstructure:"ca_file"`
-	CertFile   string `mapstructure:"cert_file"`
-	KeyFile    string `mapstructure:"key_file"`
+	// Enabled dials the brokers over TLS. Default false.
+	Enabled bool `mapstructure:"enabled"`
+	// CAFile is a PEM file of the CAs that verify the brokers; empty
+	// means the system's roots.
+	CAFile string `mapstructure:"ca_file"`
+	// CertFile and KeyFile are the PEM client certificate and its key for
+	// mutual TLS: both or neither.
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+	// ServerName is the name the brokers' certificates are verified
+	// against; empty means the host dialed.
 	ServerName string `mapstructure:"server_name"`
 }
 
@@ -122,20 +140,27 @@ type HTTP struct {
 
 // Topic declares a topic to reconcile at start.
 type Topic struct {
-	Name              string            `mapstructure:"name"`
-	Partitions        int32             `mapstructure:"partitions"`
-	ReplicationFactor int16             `mapstructure:"replication_factor"`
-	Config            map[string]string `mapstructure:"config"`
+	// Name follows Kafka's rules: 1 to 249 of a-z A-Z 0-9 . _ -.
+	Name string `mapstructure:"name"`
+	// Partitions is the partition count; 0 means 1.
+	Partitions int32 `mapstructure:"partitions"`
+	// ReplicationFactor is the replicas of each partition; 0 means 1.
+	ReplicationFactor int16 `mapstructure:"replication_factor"`
+	// Config holds topic configs such as retention.ms.
+	Config map[string]string `mapstructure:"config"`
 }
 
 // Consumer declares one consumer that `actord start` runs.
 type Consumer struct {
+	// Topic is the topic consumed. Required.
 	Topic string `mapstructure:"topic"`
+	// Group is the consumer group. Required.
 	Group string `mapstructure:"group"`
 	// MaxRetries is how many times a failed record is retried: at most
 	// MaxRetries+1 attempts. Default 3.
-	MaxRetries *int    `mapstructure:"max_retries"`
-	Backoff    Backoff `mapstructure:"backoff"`
+	MaxRetries *int `mapstructure:"max_retries"`
+	// Backoff is the delay between attempts.
+	Backoff Backoff `mapstructure:"backoff"`
 	// Ordering is partition (default), key or unordered.
 	Ordering string `mapstructure:"ordering"`
 	// Concurrency is the handler actors per partition in key and unordered
@@ -147,7 +172,8 @@ type Consumer struct {
 	// "<topic>.dlq". DeadLetter false turns dead-lettering off (failed
 	// records are logged and skipped).
 	DeadLetterTopic string `mapstructure:"dead_letter_topic"`
-	DeadLetter      *bool  `mapstructure:"dead_letter"`
+	// DeadLetter false turns dead-lettering off. Default true.
+	DeadLetter *bool `mapstructure:"dead_letter"`
 	// HandlerTimeout bounds one attempt; zero means none. A timeout is a
 	// retryable failure.
 	HandlerTimeout time.Duration `mapstructure:"handler_timeout"`
@@ -160,22 +186,33 @@ type Consumer struct {
 // Backoff is the retry delay: Initial, doubled (Multiplier) per attempt up
 // to Max, with +/- Jitter as a fraction.
 type Backoff struct {
-	Initial    time.Duration `mapstructure:"initial"`
-	Max        time.Duration `mapstructure:"max"`
-	Multiplier float64       `mapstructure:"multiplier"`
-	Jitter     float64       `mapstructure:"jitter"`
+	// Initial is the first delay. Default 100ms.
+	Initial time.Duration `mapstructure:"initial"`
+	// Max caps the delay. Default 10s.
+	Max time.Duration `mapstructure:"max"`
+	// Multiplier grows the delay per attempt; at least 1. Default 2.
+	Multiplier float64 `mapstructure:"multiplier"`
+	// Jitter spreads each delay by +/- this fraction, 0 to 1. Load fills
+	// 0.2 when the key is absent from the file; an explicit 0 (and the
+	// zero value in Go) means no jitter.
+	Jitter float64 `mapstructure:"jitter"`
 }
 
 // Handler selects exactly one built-in handler kind.
 type Handler struct {
-	Exec    []string        `mapstructure:"exec"`
-	HTTP    *HTTPHandler    `mapstructure:"http"`
-	Log     *LogHandler     `mapstructure:"log"`
+	// Exec is the command and its arguments, run once per record.
+	Exec []string `mapstructure:"exec"`
+	// HTTP POSTs each record to a URL.
+	HTTP *HTTPHandler `mapstructure:"http"`
+	// Log writes each record as one JSON line.
+	Log *LogHandler `mapstructure:"log"`
+	// Forward produces each record to another topic.
 	Forward *ForwardHandler `mapstructure:"forward"`
 }
 
 // HTTPHandler POSTs each record to URL.
 type HTTPHandler struct {
+	// URL is an absolute http or https URL. Required.
 	URL string `mapstructure:"url"`
 	// Timeout bounds one request. Default 30s.
 	Timeout time.Duration `mapstructure:"timeout"`
@@ -183,11 +220,13 @@ type HTTPHandler struct {
 
 // LogHandler writes one JSON object per record to File, or stdout.
 type LogHandler struct {
+	// File is appended to; empty means stdout.
 	File string `mapstructure:"file"`
 }
 
 // ForwardHandler produces each record to Topic.
 type ForwardHandler struct {
+	// Topic is where records go; not the consumed topic. Required.
 	Topic string `mapstructure:"topic"`
 }
 
