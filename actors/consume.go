@@ -22,6 +22,7 @@ type consumer struct {
 
 	handle partition.HandlerFunc
 	props  *actor.Props
+	m      *consumerMetrics
 }
 
 // Delivery is what a service's own handler actor (ConsumeWith) receives:
@@ -88,7 +89,7 @@ func newConsumer(rt *Runtime, topic, group string, opts []Option) (*consumer, er
 	if o.deadLetter == "" {
 		o.deadLetter = topic + ".dlq"
 	}
-	return &consumer{rt: rt, topic: topic, group: group, opts: o}, nil
+	return &consumer{rt: rt, topic: topic, group: group, opts: o, m: newConsumerMetrics(rt.metrics, topic, group)}, nil
 }
 
 func (c *consumer) partitionConfig(p int32) partition.Config {
@@ -98,6 +99,7 @@ func (c *consumer) partitionConfig(p int32) partition.Config {
 		Policy: c.opts.policy, HandlerTimeout: c.opts.handlerTimeout,
 		Handle: c.handle, HandlerProps: c.props,
 		Logger: c.rt.log,
+		Hooks:  c.m.hooks(),
 	}
 	if !c.opts.noDeadLetter {
 		cfg.DeadLetter = c.rt.deadLetterFunc(c.opts.deadLetter)

@@ -251,6 +251,7 @@ func (r *eventRouter) route(ctx context.Context, rec *kgo.Record, attempt int) e
 	hs := r.handlers[name] // read-only after start
 	if len(hs) == 0 {
 		r.skipped.Add(1)
+		r.rt.metrics.EventsSkipped.Inc()
 		r.rt.log.Debug("event has no handler; skipped", "event", name, "partition", rec.Partition, "offset", rec.Offset)
 		return nil
 	}

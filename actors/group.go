@@ -82,7 +82,7 @@ func (g *group) topics() []string {
 }
 
 func (g *group) start() error {
-	base, err := g.rt.cfg.Kafka.ClientOpts()
+	base, err := g.rt.clientOpts("group-" + g.name)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,8 @@ func (g *group) poll(ctx context.Context) {
 		})
 		g.mu.Lock()
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if h := g.parts[tp{p.Topic, p.Partition}]; h != nil {
+			if h := g.parts[tp{p.Topic, p.Partition}]; h != nil && len(p.Records) > 0 {
+				g.consumers[p.Topic].m.received.Add(float64(len(p.Records)))
 				h.Deliver(p.Records)
 			}
 		})
@@ -148,6 +149,7 @@ func (g *group) poll(ctx context.Context) {
 
 func (g *group) assigned(_ context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	g.joined.Store(true)
+	g.rt.metrics.Rebalances.WithLabelValues(g.name, "assigned").Inc()
 	for topic, ps := range assigned {
 		c := g.consumers[topic]
 		if c == nil {
@@ -192,6 +194,7 @@ func (g *group) spawn(cl *kgo.Client, c *consumer, p int32) (*partition.Handle, 
 // timeout), commits what they finished, and stops them.
 func (g *group) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
 	hs := g.take(revoked)
+	g.rt.metrics.Rebalances.WithLabelValues(g.name, "revoked").Inc()
 	var wg sync.WaitGroup
 	for key, h := range hs {
 		wg.Add(1)
@@ -216,6 +219,7 @@ func (g *group) revoked(ctx context.Context, cl *kgo.Client, revoked map[string]
 // lost stops the lost partitions' actors without committing: another
 // member may own them already.
 func (g *group) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	g.rt.metrics.Rebalances.WithLabelValues(g.name, "lost").Inc()
 	for _, h := range g.take(lost) {
 		h.Drop()
 	}

@@ -28,7 +28,7 @@ func TestGroupMembersSplitAndLeaveLosesNothing(t *testing.T) {
 			var mu sync.Mutex
 			partsBy := map[int]map[int32]bool{}
 			rts := make([]*actors.Runtime, members)
-			var firstHandled atomic.Int64
+			var firstHandled, othersHandled atomic.Int64
 			for i := range members {
 				rt := newRuntime(t, b.Addr())
 				err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
@@ -41,9 +41,12 @@ func TestGroupMembersSplitAndLeaveLosesNothing(t *testing.T) {
 					mu.Unlock()
 					if i == 0 {
 						firstHandled.Add(1)
-						// Slow enough that member 0 is mid-stream when it leaves.
-						time.Sleep(100 * time.Microsecond)
+					} else {
+						othersHandled.Add(1)
 					}
+					// Simulated I/O, slow enough that the stream outlasts the
+					// joins and member 0 is mid-stream when it leaves.
+					time.Sleep(time.Millisecond)
 					return nil
 				}, actors.MaxInFlight(100))
 				if err != nil {
@@ -51,11 +54,18 @@ func TestGroupMembersSplitAndLeaveLosesNothing(t *testing.T) {
 				}
 				rts[i] = rt
 			}
-			for _, rt := range rts {
+			// Member 0 starts alone and owns every partition; the others
+			// join mid-stream (a rebalance revokes part of its share), then
+			// member 0 leaves mid-stream.
+			start(t, rts[0])
+			eventually(t, 20*time.Second, "member 0 handles records", func() bool { return firstHandled.Load() > 200 })
+			for _, rt := range rts[1:] {
 				start(t, rt)
 			}
-			// Member 0 leaves after handling some records.
-			eventually(t, 20*time.Second, "member 0 handles records", func() bool { return firstHandled.Load() > 200 })
+			eventually(t, 20*time.Second, "the others take partitions", func() bool { return othersHandled.Load() > 100 })
+			if seen.distinct() == n {
+				t.Fatal("the stream ended before member 0 left; the test proves nothing")
+			}
 			stopRuntime(t, rts[0])
 			eventually(t, 60*time.Second, "every record handled by the group", func() bool { return seen.distinct() == n })
 			ends := endOffsets(t, b.Addr(), "orders")

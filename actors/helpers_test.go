@@ -37,6 +37,7 @@ func testConfig(addr string) config.Config {
 	cfg.Runtime.CommitInterval = 100 * time.Millisecond
 	cfg.Runtime.DrainTimeout = 5 * time.Second
 	cfg.Log.Level = "warn"
+	cfg.HTTP.Listen = ""
 	return cfg
 }
 

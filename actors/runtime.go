@@ -25,6 +25,7 @@ import (
 
 	"github.com/actord/actord/broker"
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/metrics"
 	"github.com/actord/actord/topics"
 )
 
@@ -39,6 +40,8 @@ type Runtime struct {
 	embedded *broker.Broker
 	prod     *kgo.Client
 	admin    *kadm.Client
+	metrics  *metrics.Metrics
+	httpSrv  *metrics.Server
 
 	mu      sync.Mutex
 	groups  map[string]*group
@@ -87,12 +90,15 @@ func New(cfg config.Config, opts ...RuntimeOption) (*Runtime, error) {
 		rt.cfg.Kafka.BootstrapServers = b.Addr()
 		rt.log.Info("embedded broker started", "addr", b.Addr())
 	}
-	base, err := rt.cfg.Kafka.ClientOpts()
+	rt.metrics = metrics.New()
+	rt.metrics.RegisterPartitions(rt.partitionStats)
+	base, err := rt.clientOpts("producer")
 	if err != nil {
 		rt.closeEmbedded()
 		return nil, err
 	}
 	prod, err := kgo.NewClient(append(base,
+		kgo.WithHooks(produceHook{rt.metrics}),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		// Topics are created on first produce where the broker allows it.
 		kgo.AllowAutoTopicCreation(),
@@ -138,6 +144,14 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	rt.started = true
 	router := rt.router
 	rt.mu.Unlock()
+	if rt.cfg.HTTP.Listen != "" {
+		srv, err := metrics.Serve(rt.cfg.HTTP.Listen, rt.metrics, rt.Ready)
+		if err != nil {
+			return err
+		}
+		rt.httpSrv = srv
+		rt.log.Info("serving /metrics, /healthz and /readyz", "addr", srv.Addr())
+	}
 	if err := rt.reconcile(ctx); err != nil {
 		return err
 	}
@@ -204,6 +218,9 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("flushing producer: %w", err))
 		}
 		rt.prod.Close()
+		if rt.httpSrv != nil {
+			rt.httpSrv.Close(ctx)
+		}
 		rt.sys.Shutdown()
 		rt.closeEmbedded()
 		rt.stopResult = errors.Join(errs...)
@@ -215,6 +232,16 @@ func (rt *Runtime) closeEmbedded() {
 	if rt.embedded != nil {
 		rt.embedded.Close()
 	}
+}
+
+// clientOpts is the config's client options plus the runtime's metrics
+// hooks for a client in role: every client the runtime builds starts here.
+func (rt *Runtime) clientOpts(role string) ([]kgo.Opt, error) {
+	base, err := rt.cfg.Kafka.ClientOpts()
+	if err != nil {
+		return nil, err
+	}
+	return append(base, kgo.WithHooks(rt.metrics.KafkaHook(role))), nil
 }
 
 // register adds a consumer to its group, creating the group on first use.

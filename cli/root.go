@@ -131,6 +131,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.consumeCmd(),
 		a.startCmd(),
 		a.consumerCmd(),
+		a.dlqCmd(),
 	)
 	return root
 }

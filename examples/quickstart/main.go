@@ -42,21 +42,23 @@ type OrderCreated struct {
 func main() {
 	orders := flag.Int("orders", 1000, "orders to publish")
 	listen := flag.String("listen", "127.0.0.1:9092", "embedded broker address")
+	metricsAddr := flag.String("metrics", "127.0.0.1:9464", "where /metrics, /healthz and /readyz are served (empty: off)")
 	exit := flag.Bool("exit", false, "exit after the summary instead of serving until Ctrl-C")
 	flag.Parse()
-	if err := run(*orders, *listen, *exit); err != nil {
+	if err := run(*orders, *listen, *metricsAddr, *exit); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, listen string, exitAfter bool) error {
+func run(n int, listen, metricsAddr string, exitAfter bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	cfg := config.Default()
 	cfg.Kafka.Enabled = false // the embedded broker, in-process
 	cfg.Broker.Listen = listen
+	cfg.HTTP.Listen = metricsAddr
 	cfg.Runtime.CommitInterval = 200 * time.Millisecond
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	rt, err := actors.New(cfg, actors.WithLogger(log))
@@ -90,6 +92,9 @@ func run(n int, listen string, exitAfter bool) error {
 		return err
 	}
 	fmt.Printf("consumer group %q started on topic %q (3 partitions, key ordering)\n", "processor", "orders")
+	if a := rt.MetricsAddr(); a != "" {
+		fmt.Printf("metrics on http://%s/metrics, health on /healthz and /readyz\n", a)
+	}
 
 	start := time.Now()
 	cl := rt.Client()
@@ -131,6 +136,9 @@ func run(n int, listen string, exitAfter bool) error {
 	}
 	fmt.Printf("\nserving on %s until Ctrl-C; try from another terminal:\n", addr)
 	fmt.Printf("  go run ./cmd/actord consume orders.dlq --brokers %s --from-beginning -o json\n", addr)
+	if a := rt.MetricsAddr(); a != "" {
+		fmt.Printf("  curl -s http://%s/metrics | grep ^actord_records\n", a)
+	}
 	fmt.Printf("  echo '{\"event\":\"order.created\",\"order_id\":1,\"total\":5}' | go run ./cmd/actord produce orders --brokers %s --key user-1\n", addr)
 	<-ctx.Done()
 	fmt.Println("stopping: draining, committing, leaving the group")

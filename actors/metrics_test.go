@@ -1,0 +1,149 @@
+package actors_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/actord/actord/actors"
+	"github.com/actord/actord/broker"
+	"github.com/actord/actord/config"
+)
+
+func scrape(t *testing.T, url string) (int, string) {
+	t.Helper()
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// metricValue finds one sample: name{labels...} value.
+func metricValue(t *testing.T, body, name string, labels ...string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			if !strings.Contains(line, l) {
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	return -1
+}
+
+func TestMetricsCountAKnownWorkload(t *testing.T) {
+	b := startBroker(t)
+	createTopic(t, b.Addr(), "orders", 2)
+	produce(t, b.Addr(), "orders", 100, 10)
+	rt := newRuntime(t, b.Addr(), func(c *config.Config) { c.HTTP.Listen = "127.0.0.1:0" })
+	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
+		switch {
+		case m.Value == 5 && m.Attempt <= 2:
+			return errors.New("busy")
+		case m.Value == 9:
+			return actors.Permanent(errors.New("bad"))
+		}
+		return nil
+	}, fastRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := actors.NewProducer[string](rt, "audit")
+	start(t, rt)
+	for range 3 {
+		if _, err := p.Publish(context.Background(), "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	url := "http://" + rt.MetricsAddr()
+	tg := []string{`topic="orders"`, `group="processor"`}
+	eventually(t, 20*time.Second, "99 handled and lag 0 on both partitions", func() bool {
+		_, body := scrape(t, url+"/metrics")
+		lag0 := metricValue(t, body, "actord_consumer_lag", `partition="0"`)
+		lag1 := metricValue(t, body, "actord_consumer_lag", `partition="1"`)
+		return metricValue(t, body, "actord_records_handled_total", tg...) == 99 && lag0 == 0 && lag1 == 0
+	})
+	_, body := scrape(t, url+"/metrics")
+	want := map[string]float64{
+		"actord_records_received_total":         100,
+		"actord_records_handled_total":          99,
+		"actord_records_failed_total":           3,
+		"actord_records_retried_total":          2,
+		"actord_records_dead_lettered_total":    1,
+		"actord_handler_duration_seconds_count": 102,
+	}
+	for name, v := range want {
+		if got := metricValue(t, body, name, tg...); got != v {
+			t.Errorf("%s = %v, want %v", name, got, v)
+		}
+	}
+	if got := metricValue(t, body, "actord_records_produced_total", `topic="audit"`); got != 3 {
+		t.Errorf("produced to audit = %v, want 3", got)
+	}
+	if got := metricValue(t, body, "actord_records_produced_total", `topic="orders.dlq"`); got != 1 {
+		t.Errorf("produced to orders.dlq = %v, want 1", got)
+	}
+	if got := metricValue(t, body, "actord_in_flight_records", `partition="0"`); got != 0 {
+		t.Errorf("in flight = %v, want 0", got)
+	}
+	if got := metricValue(t, body, "actord_rebalances_total", `group="processor"`, `kind="assigned"`); got < 1 {
+		t.Errorf("rebalances = %v", got)
+	}
+	if !regexp.MustCompile(`(?m)^actord_kafka_`).MatchString(body) {
+		t.Error("franz-go client metrics (kprom) missing")
+	}
+	if code, _ := scrape(t, url+"/healthz"); code != 200 {
+		t.Errorf("/healthz = %d", code)
+	}
+}
+
+// Readiness goes false while the broker is down and true when it is back.
+func TestReadinessFollowsTheBroker(t *testing.T) {
+	dir := t.TempDir()
+	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", DataDir: dir, AutoCreateTopics: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := b.Addr()
+	createTopic(t, addr, "orders", 1)
+	rt := newRuntime(t, addr, func(c *config.Config) {
+		c.HTTP.Listen = "127.0.0.1:0"
+		c.Kafka.RequestTimeout = time.Second
+		c.Runtime.DrainTimeout = time.Second
+	})
+	actors.Consume(rt, "orders", "processor", func(context.Context, actors.Message[[]byte]) error { return nil })
+	start(t, rt)
+	url := "http://" + rt.MetricsAddr() + "/readyz"
+	eventually(t, 20*time.Second, "ready", func() bool { code, _ := scrape(t, url); return code == 200 })
+	b.Close()
+	eventually(t, 20*time.Second, "not ready with the broker down", func() bool { code, _ := scrape(t, url); return code == 503 })
+	b2, err := broker.Start(broker.Config{Listen: addr, DataDir: dir, AutoCreateTopics: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b2.Close)
+	eventually(t, 30*time.Second, "ready again", func() bool { code, _ := scrape(t, url); return code == 200 })
+}

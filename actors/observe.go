@@ -1,0 +1,143 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/metrics"
+	"github.com/actord/actord/partition"
+)
+
+// Metrics is the runtime's Prometheus instruments, for a service that
+// serves them itself or adds its own.
+func (rt *Runtime) Metrics() *metrics.Metrics { return rt.metrics }
+
+// MetricsAddr is where /metrics, /healthz and /readyz are served, empty
+// when http.listen is off or the runtime has not started.
+func (rt *Runtime) MetricsAddr() string {
+	if rt.httpSrv == nil {
+		return ""
+	}
+	return rt.httpSrv.Addr()
+}
+
+// Ready reports nil when the runtime can reach the cluster and every
+// consumer group has joined; otherwise why not.
+func (rt *Runtime) Ready(ctx context.Context) error {
+	if err := rt.prod.Ping(ctx); err != nil {
+		return fmt.Errorf("broker unreachable: %w", err)
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for _, name := range rt.order {
+		if !rt.groups[name].joined.Load() {
+			return fmt.Errorf("group %s has not joined", name)
+		}
+	}
+	if !rt.started {
+		return errors.New("runtime not started")
+	}
+	return nil
+}
+
+// consumerMetrics are one consumer's instruments, resolved once.
+type consumerMetrics struct {
+	received, handled, failed, retried, dead prometheus.Counter
+	duration                                 prometheus.Observer
+}
+
+func newConsumerMetrics(m *metrics.Metrics, topic, group string) *consumerMetrics {
+	return &consumerMetrics{
+		received: m.Received.WithLabelValues(topic, group),
+		handled:  m.Handled.WithLabelValues(topic, group),
+		failed:   m.Failed.WithLabelValues(topic, group),
+		retried:  m.Retried.WithLabelValues(topic, group),
+		dead:     m.DeadLettered.WithLabelValues(topic, group),
+		duration: m.Duration.WithLabelValues(topic, group),
+	}
+}
+
+func (cm *consumerMetrics) hooks() partition.Hooks {
+	return partition.Hooks{
+		Finished: func(handled, failed, retried, dead int) {
+			cm.handled.Add(float64(handled))
+			cm.failed.Add(float64(failed))
+			cm.retried.Add(float64(retried))
+			cm.dead.Add(float64(dead))
+		},
+		Attempt: func(d time.Duration) { cm.duration.Observe(d.Seconds()) },
+	}
+}
+
+// produceHook counts what the runtime's producing client delivers.
+type produceHook struct{ m *metrics.Metrics }
+
+// OnProduceRecordUnbuffered implements kgo.HookProduceRecordUnbuffered.
+func (h produceHook) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
+	if err != nil {
+		h.m.ProduceErrs.WithLabelValues(r.Topic).Inc()
+		return
+	}
+	h.m.Produced.WithLabelValues(r.Topic).Inc()
+}
+
+var _ kgo.HookProduceRecordUnbuffered = produceHook{}
+
+// partitionStats reports every assigned partition's in-flight records and
+// lag (end offset minus committed, as the cluster reports them).
+func (rt *Runtime) partitionStats() []metrics.PartitionStat {
+	rt.mu.Lock()
+	groups := make([]*group, 0, len(rt.order))
+	for _, name := range rt.order {
+		groups = append(groups, rt.groups[name])
+	}
+	rt.mu.Unlock()
+	var out []metrics.PartitionStat
+	for _, g := range groups {
+		if g.cl == nil {
+			continue
+		}
+		lags := map[tp]int64{}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		l, err := kadm.NewClient(g.cl).Lag(ctx, g.name)
+		cancel()
+		if err == nil {
+			l.Each(func(dl kadm.DescribedGroupLag) {
+				for topic, ps := range dl.Lag {
+					for p, gl := range ps {
+						if gl.Err == nil {
+							lags[tp{topic, p}] = gl.Lag
+						}
+					}
+				}
+			})
+		}
+		g.mu.Lock()
+		for k, h := range g.parts {
+			lag, ok := lags[k]
+			if !ok {
+				lag = -1
+			}
+			out = append(out, metrics.PartitionStat{Group: g.name, Topic: k.topic, Partition: k.partition, InFlight: h.InFlight(), Lag: lag})
+		}
+		g.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Group != b.Group {
+			return a.Group < b.Group
+		}
+		if a.Topic != b.Topic {
+			return a.Topic < b.Topic
+		}
+		return a.Partition < b.Partition
+	})
+	return out
+}
