@@ -132,6 +132,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.startCmd(),
 		a.consumerCmd(),
 		a.dlqCmd(),
+		a.groupsCmd(),
 	)
 	return root
 }
