@@ -232,7 +232,10 @@ func (c Config) problems() []*KeyError {
 	c.Kafka.check(&ck)
 	ck.hostPort("broker.listen", c.Broker.Listen, true)
 	ck.atLeast("broker.default_partitions", int64(c.Broker.DefaultPartitions), 1)
-	ck.positive("runtime.commit_interval", c.Runtime.CommitInterval)
+	// franz-go refuses an autocommit interval under 100ms.
+	if c.Runtime.CommitInterval < 100*time.Millisecond {
+		ck.add("runtime.commit_interval", "must be at least 100ms, got %s", c.Runtime.CommitInterval)
+	}
 	ck.positive("runtime.drain_timeout", c.Runtime.DrainTimeout)
 	ck.atLeast("runtime.max_in_flight", int64(c.Runtime.MaxInFlight), 1)
 	ck.topic("events.topic", c.Events.Topic)

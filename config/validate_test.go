@@ -61,7 +61,7 @@ func TestValidate(t *testing.T) {
 		{"broker listen", func(c *Config) { c.Broker.Listen = "9092" }, `broker.listen: "9092" is not host:port`},
 		{"broker listen any host free port", func(c *Config) { c.Broker.Listen = ":0" }, ""},
 		{"broker default partitions", func(c *Config) { c.Broker.DefaultPartitions = 0 }, "broker.default_partitions: must be at least 1, got 0"},
-		{"commit interval", func(c *Config) { c.Runtime.CommitInterval = 0 }, "runtime.commit_interval: must be greater than 0"},
+		{"commit interval", func(c *Config) { c.Runtime.CommitInterval = 0 }, "runtime.commit_interval: must be at least 100ms"},
 		{"drain timeout", func(c *Config) { c.Runtime.DrainTimeout = 0 }, "runtime.drain_timeout: must be greater than 0"},
 		{"max in flight", func(c *Config) { c.Runtime.MaxInFlight = 0 }, "runtime.max_in_flight: must be at least 1, got 0"},
 		{"events topic", func(c *Config) { c.Events.Topic = "" }, "events.topic: required"},
