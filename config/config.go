@@ -7,8 +7,8 @@ package config
 import "time"
 
 // Config is the whole of actord's configuration. Every key is documented in
-// docs/configuration.md (to be the README's Configuration reference) with
-// its type, default and environment variable.
+// README.md (Configuration reference) with its type, default and
+// environment variable; a test keeps the two in step.
 type Config struct {
 	// Service names this process; the default consumer group of the event
 	// router and the Kafka client ID derive from it. Default "actord".
