@@ -58,6 +58,19 @@ type Runtime struct {
 	stopResult error
 }
 
+// UnreachableError is Start's failure when no broker answered within
+// kafka.request_timeout.
+type UnreachableError struct {
+	Brokers string
+	Err     error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach Kafka at %s: %v", e.Brokers, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
 // RuntimeOption tunes a Runtime.
 type RuntimeOption func(*Runtime)
 
@@ -144,6 +157,12 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	rt.started = true
 	router := rt.router
 	rt.mu.Unlock()
+	pctx, cancel := context.WithTimeout(ctx, rt.cfg.Kafka.RequestTimeout)
+	err := rt.prod.Ping(pctx)
+	cancel()
+	if err != nil {
+		return &UnreachableError{Brokers: rt.cfg.Kafka.BootstrapServers, Err: err}
+	}
 	if rt.cfg.HTTP.Listen != "" {
 		srv, err := metrics.Serve(rt.cfg.HTTP.Listen, rt.metrics, rt.Ready)
 		if err != nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -45,6 +46,10 @@ commits and leaves the groups; a second signal exits at once.`,
 			rt.Logger().Info("actord starting", "consumers", len(consumers), "groups", groupNames(consumers),
 				"brokers", rt.Config().Kafka.BootstrapServers)
 			if err := rt.Run(cmd.Context()); err != nil {
+				var ue *actors.UnreachableError
+				if errors.As(err, &ue) {
+					return brokerUnreachable(rt.Config().Kafka.Brokers(), ue.Err)
+				}
 				return err
 			}
 			rt.Logger().Info("actord stopped")

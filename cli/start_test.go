@@ -193,3 +193,31 @@ func TestStartUnknownGroupListsKnown(t *testing.T) {
 }
 
 var _ = strconv.Itoa
+
+// An unreachable broker fails `actord start` within the request timeout,
+// naming the address and how to get a broker.
+func TestStartUnreachableBroker(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "actord.yaml")
+	os.WriteFile(cfgFile, []byte(`kafka: {bootstrap_servers: "127.0.0.1:1", request_timeout: 2s}
+http: {listen: ""}
+consumers:
+  - {topic: orders, group: processor, handler: {log: {}}}
+`), 0o644)
+	var stdout, stderr bytes.Buffer
+	begin := time.Now()
+	code := run(context.Background(), []string{"start", "--config", cfgFile}, strings.NewReader(""), &stdout, &stderr)
+	if code == 0 {
+		t.Fatal("start succeeded without a broker")
+	}
+	if d := time.Since(begin); d > 12*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	last := strings.TrimSpace(stderr.String())
+	if i := strings.LastIndex(last, "\n"); i >= 0 {
+		last = last[i+1:]
+	}
+	if !strings.Contains(last, "cannot reach Kafka at 127.0.0.1:1") || !strings.Contains(last, "actord broker") {
+		t.Fatalf("stderr = %q", stderr.String())
+	}
+}
