@@ -1,0 +1,26 @@
+// Package schema is actord's Avro support, on github.com/linkedin/goavro/v2:
+// schemas derived from Go structs (For) or parsed from .avsc text (Parse,
+// Load); validation and binary encoding that name the field a bad value is
+// in; the two wire framings, Avro single-object encoding and the Confluent
+// Schema Registry format; a Registry of schema versions; decoding with
+// schema resolution, so a consumer reads data written with older or newer
+// versions of its schema; and compatibility checks between versions.
+//
+// The package stands alone: it needs neither Kafka nor the actord runtime.
+//
+//	type OrderCreated struct {
+//		OrderID string    `avro:"order_id"`
+//		Total   float64   `avro:"total"`
+//		At      time.Time `avro:"created_at"`
+//	}
+//
+//	s, err := schema.For[OrderCreated]()
+//	serde := schema.NewSerde(s)              // single-object framing
+//	msg, err := serde.Marshal(OrderCreated{...})
+//	var got OrderCreated
+//	err = serde.Unmarshal(msg, &got)
+//
+// Decoding errors say what a consumer should do with the message: one
+// wrapping ErrMalformed or ErrUnknownSchema, or an *IncompatibleError, will
+// fail the same way every time; only registry I/O errors are worth a retry.
+package schema
