@@ -148,6 +148,11 @@ read:
 				stopped = fmt.Errorf("stdin line %d: %w", ln.n, ln.err)
 				break read
 			}
+			// A failure may be known already while the next line is ready
+			// too: select picks at random, so check before sending more.
+			if p.err() != nil {
+				break read
+			}
 			p.produce(&kgo.Record{Key: key, Value: ln.b, Headers: headers})
 		}
 	}

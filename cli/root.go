@@ -133,6 +133,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.consumerCmd(),
 		a.dlqCmd(),
 		a.groupsCmd(),
+		a.schemaCmd(),
 	)
 	return root
 }
