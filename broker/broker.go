@@ -31,6 +31,9 @@ type Config struct {
 	// SeedTopics are created at start (with DefaultPartitions) when the
 	// data dir holds no state yet.
 	SeedTopics []string
+	// Security is what the broker requires of every connection (SASL,
+	// TLS); the zero value requires nothing. See SecurityFrom.
+	Security Security
 	// Opts are passed to kfake after actord's own, for tests and security
 	// settings (SASL users, TLS).
 	Opts []kfake.Opt
@@ -40,6 +43,7 @@ type Config struct {
 type Broker struct {
 	cluster *kfake.Cluster
 	addr    string
+	dataDir string
 	once    sync.Once
 }
 
@@ -52,8 +56,14 @@ func Start(cfg Config) (*Broker, error) {
 	if cfg.DefaultPartitions < 1 {
 		cfg.DefaultPartitions = 1
 	}
+	if err := cfg.Security.check(); err != nil {
+		return nil, err
+	}
 	if cfg.DataDir != "" {
 		if err := checkDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		if err := forgetCredentials(cfg.DataDir); err != nil {
 			return nil, err
 		}
 	}
@@ -63,6 +73,7 @@ func Start(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded broker: cannot listen on %s: %w", cfg.Listen, unwrapOpErr(err))
 	}
+	ln = cfg.Security.listener(ln)
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.DefaultNumPartitions(cfg.DefaultPartitions),
@@ -78,13 +89,14 @@ func Start(cfg Config) (*Broker, error) {
 	if len(cfg.SeedTopics) > 0 {
 		opts = append(opts, kfake.SeedTopics(int32(cfg.DefaultPartitions), cfg.SeedTopics...))
 	}
+	opts = append(opts, cfg.Security.opts()...)
 	opts = append(opts, cfg.Opts...)
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
-	return &Broker{cluster: c, addr: ln.Addr().String()}, nil
+	return &Broker{cluster: c, addr: ln.Addr().String(), dataDir: cfg.DataDir}, nil
 }
 
 // Addr is the host:port the broker accepts connections on.
@@ -96,7 +108,12 @@ func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
 // Close stops the broker and, with a data dir, writes its state to disk.
 // It is safe to call more than once.
 func (b *Broker) Close() {
-	b.once.Do(b.cluster.Close)
+	b.once.Do(func() {
+		b.cluster.Close()
+		if b.dataDir != "" {
+			forgetCredentials(b.dataDir)
+		}
+	})
 }
 
 // checkDataDir creates dir when missing and proves it writable, so that an

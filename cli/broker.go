@@ -12,7 +12,6 @@ import (
 // foreground process, for trying actord and for tests with nothing else
 // installed.
 func (a *app) brokerCmd() *cobra.Command {
-	var listen, dataDir string
 	cmd := &cobra.Command{
 		Use:   "broker",
 		Short: "run the embedded Kafka-protocol broker until SIGINT or SIGTERM",
@@ -23,17 +22,42 @@ It prints "broker listening on ADDR" once it accepts connections (with
 SIGTERM. With --data-dir, topics, records and committed offsets survive a
 restart; without it everything is kept in memory and lost at exit.
 
+With --sasl-mechanism, every client must authenticate as --sasl-user; a
+wrong password is answered SASL_AUTHENTICATION_FAILED. The password comes
+from --sasl-password-file, or from the config key broker.sasl.password
+(env ACTORD_BROKER_SASL_PASSWORD): there is no password flag, so that it
+never shows in the process list. With --tls-cert and --tls-key, the broker
+accepts TLS connections only; --tls-client-ca also requires a client
+certificate signed by that CA (mutual TLS).
+
 Config keys: broker.listen, broker.data_dir, broker.auto_create_topics,
-broker.default_partitions (the flags win over the config file).`,
+broker.default_partitions, broker.sasl.mechanism, broker.sasl.user,
+broker.sasl.password, broker.sasl.password_file, broker.tls.cert_file,
+broker.tls.key_file, broker.tls.client_ca_file (the flags win over the
+config file and the environment).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cmd.Flags().Changed("listen") {
-				a.flagKeys["broker.listen"] = listen
-			}
-			if cmd.Flags().Changed("data-dir") {
-				a.flagKeys["broker.data_dir"] = dataDir
+			// A flag the user set wins over the file and the environment.
+			for flag, key := range map[string]string{
+				"listen":             "broker.listen",
+				"data-dir":           "broker.data_dir",
+				"sasl-mechanism":     "broker.sasl.mechanism",
+				"sasl-user":          "broker.sasl.user",
+				"sasl-password-file": "broker.sasl.password_file",
+				"tls-cert":           "broker.tls.cert_file",
+				"tls-key":            "broker.tls.key_file",
+				"tls-client-ca":      "broker.tls.client_ca_file",
+			} {
+				if cmd.Flags().Changed(flag) {
+					v, _ := cmd.Flags().GetString(flag)
+					a.flagKeys[key] = v
+				}
 			}
 			cfg, err := a.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			sec, err := broker.SecurityFrom(cfg.Broker)
 			if err != nil {
 				return err
 			}
@@ -42,6 +66,7 @@ broker.default_partitions (the flags win over the config file).`,
 				DataDir:           cfg.Broker.DataDir,
 				AutoCreateTopics:  cfg.Broker.AutoCreateTopics,
 				DefaultPartitions: cfg.Broker.DefaultPartitions,
+				Security:          sec,
 			})
 			if err != nil {
 				return err
@@ -49,12 +74,21 @@ broker.default_partitions (the flags win over the config file).`,
 			// Close persists the data dir: it must run on every way out.
 			defer b.Close()
 			fmt.Fprintf(a.stdout, "broker listening on %s\n", b.Addr())
+			if sec != (broker.Security{}) {
+				fmt.Fprintf(a.stdout, "broker requires %s\n", sec)
+			}
 			<-cmd.Context().Done()
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&listen, "listen", "127.0.0.1:9092", "host:port to accept connections on; port 0 picks a free one (broker.listen)")
-	f.StringVar(&dataDir, "data-dir", "", "directory that keeps topics, records and offsets across restarts; empty keeps them in memory (broker.data_dir)")
+	f.String("listen", "127.0.0.1:9092", "host:port to accept connections on; port 0 picks a free one (broker.listen)")
+	f.String("data-dir", "", "directory that keeps topics, records and offsets across restarts; empty keeps them in memory (broker.data_dir)")
+	f.String("sasl-mechanism", "", "require SASL authentication with PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (broker.sasl.mechanism)")
+	f.String("sasl-user", "", "the user clients authenticate as (broker.sasl.user)")
+	f.String("sasl-password-file", "", "file holding that user's password; or set ACTORD_BROKER_SASL_PASSWORD (broker.sasl.password_file)")
+	f.String("tls-cert", "", "PEM certificate: accept TLS connections only (broker.tls.cert_file)")
+	f.String("tls-key", "", "PEM private key of --tls-cert (broker.tls.key_file)")
+	f.String("tls-client-ca", "", "PEM CA file: require client certificates signed by it, mutual TLS (broker.tls.client_ca_file)")
 	return cmd
 }

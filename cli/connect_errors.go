@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"syscall"
+
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // unreachableError is the one-line failure of a command that could not
@@ -27,24 +29,65 @@ func (e *unreachableError) Error() string {
 
 func (e *unreachableError) Unwrap() error { return e.err }
 
+// authFailedError is the one-line failure of a command whose SASL
+// credentials the cluster refused. It unwraps to the client's error, which
+// is kerr.SaslAuthenticationFailed.
+type authFailedError struct {
+	brokers []string
+	err     error
+}
+
+func (e *authFailedError) Error() string {
+	return fmt.Sprintf("authentication failed at Kafka %s: %s; check kafka.sasl.mechanism, kafka.sasl.user and kafka.sasl.password (or kafka.sasl.password_file)",
+		strings.Join(e.brokers, ","), authFailedReason(e.err))
+}
+
+func (e *authFailedError) Unwrap() error { return e.err }
+
+// authFailedReason is the broker's own words: a Kafka broker (and the
+// embedded one) names the mechanism, the embedded one the user too. They
+// never hold the password, which the client sent (PLAIN) or proved
+// (SCRAM) but the broker does not echo.
+func authFailedReason(err error) string {
+	prefix := kerr.SaslAuthenticationFailed.Error() + ": "
+	msg := err.Error()
+	if i := strings.LastIndex(msg, prefix); i >= 0 {
+		// "authentication failed" leads the line already.
+		return strings.TrimPrefix(msg[i+len(prefix):], "Authentication failed: ")
+	}
+	return "the cluster refused the SASL credentials (" + kerr.SaslAuthenticationFailed.Message + ")"
+}
+
 // brokerUnreachable turns a client error that isUnreachable into the one
 // line every command prints for it: the addresses tried, the cause in a few
-// words, and how to get a broker. Commands pass cfg.Kafka.Brokers().
+// words, and how to get a broker; or, for refused SASL credentials, that
+// authentication failed and what the broker said. Commands pass
+// cfg.Kafka.Brokers().
 func brokerUnreachable(brokers []string, err error) error {
+	if errors.Is(err, kerr.SaslAuthenticationFailed) {
+		return &authFailedError{brokers: brokers, err: err}
+	}
 	return &unreachableError{brokers: brokers, err: err}
 }
 
-// isUnreachable reports whether err means no broker could be reached or
-// none answered in time (kafka.request_timeout): a refused, reset or
-// unroutable connection, an unknown host, or the command's deadline.
-// A broker that answered with a Kafka error is reachable.
+// isUnreachable reports whether err means the command cannot work with the
+// cluster at all: no broker could be reached or none answered in time
+// (kafka.request_timeout), from a refused, reset or unroutable connection,
+// an unknown host, or the command's deadline; or the cluster refused the
+// SASL credentials (SASL_AUTHENTICATION_FAILED, which brokerUnreachable
+// reports as such). A broker that answered with any other Kafka error is
+// reachable.
 func isUnreachable(err error) bool {
 	if err == nil {
 		return false
 	}
 	var ue *unreachableError
-	if errors.As(err, &ue) {
+	var ae *authFailedError
+	if errors.As(err, &ue) || errors.As(err, &ae) {
 		return false // already reported as such
+	}
+	if errors.Is(err, kerr.SaslAuthenticationFailed) {
+		return true
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true

@@ -101,6 +101,27 @@ type Broker struct {
 	// DefaultPartitions is the partition count of auto-created topics.
 	// Default 1.
 	DefaultPartitions int `mapstructure:"default_partitions"`
+	// SASL, with a mechanism, makes the broker require every connection
+	// to authenticate as its one user (a superuser) with that mechanism.
+	// Empty mechanism: no authentication. Password is never logged.
+	SASL SASL `mapstructure:"sasl"`
+	// TLS, with a certificate, makes the broker accept TLS connections
+	// only.
+	TLS BrokerTLS `mapstructure:"tls"`
+}
+
+// BrokerTLS is the embedded broker's TLS: its certificate, and the CA that
+// client certificates must chain to for mutual TLS.
+type BrokerTLS struct {
+	// CertFile and KeyFile are the broker's PEM certificate (with any
+	// intermediates) and its private key: both or neither. Set, the
+	// broker speaks TLS 1.2 or later only.
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+	// ClientCAFile is a PEM file of the CAs that client certificates
+	// must chain to; set, a client without such a certificate is refused
+	// (mutual TLS). Needs CertFile.
+	ClientCAFile string `mapstructure:"client_ca_file"`
 }
 
 // Runtime tunes the consumer machinery.

@@ -232,6 +232,7 @@ func (c Config) problems() []*KeyError {
 	c.Kafka.check(&ck)
 	ck.hostPort("broker.listen", c.Broker.Listen, true)
 	ck.atLeast("broker.default_partitions", int64(c.Broker.DefaultPartitions), 1)
+	c.Broker.check(&ck, c.Kafka)
 	// franz-go refuses an autocommit interval under 100ms.
 	if c.Runtime.CommitInterval < 100*time.Millisecond {
 		ck.add("runtime.commit_interval", "must be at least 100ms, got %s", c.Runtime.CommitInterval)
@@ -307,6 +308,46 @@ func (k Kafka) check(ck *checker) {
 	}
 	if t.KeyFile != "" && t.CertFile == "" {
 		ck.add("kafka.tls.cert_file", "required with kafka.tls.key_file")
+	}
+}
+
+// check validates the embedded broker's security keys, and that the
+// in-process clients of kafka.enabled false can meet what the broker
+// requires.
+func (b Broker) check(ck *checker, k Kafka) {
+	s := b.SASL
+	switch s.Mechanism {
+	case "":
+		if s.User != "" || s.Password != "" || s.PasswordFile != "" {
+			ck.add("broker.sasl.mechanism", "required when broker.sasl.user, password or password_file is set")
+		}
+	case MechanismPlain, MechanismScramSHA256, MechanismScramSHA512:
+		if s.User == "" {
+			ck.add("broker.sasl.user", "required with mechanism %s", s.Mechanism)
+		}
+		if s.Password == "" && s.PasswordFile == "" {
+			ck.add("broker.sasl.password", "required with mechanism %s (or set broker.sasl.password_file)", s.Mechanism)
+		}
+		if !k.Enabled && k.SASL.Mechanism == "" {
+			ck.add("kafka.sasl.mechanism", "required when kafka.enabled is false and broker.sasl.mechanism is set: the in-process clients must authenticate to the embedded broker")
+		}
+	default:
+		ck.add("broker.sasl.mechanism", "%q is not one of %s, %s, %s (or empty for none)",
+			s.Mechanism, MechanismPlain, MechanismScramSHA256, MechanismScramSHA512)
+	}
+
+	t := b.TLS
+	if t.CertFile != "" && t.KeyFile == "" {
+		ck.add("broker.tls.key_file", "required with broker.tls.cert_file")
+	}
+	if t.KeyFile != "" && t.CertFile == "" {
+		ck.add("broker.tls.cert_file", "required with broker.tls.key_file")
+	}
+	if t.ClientCAFile != "" && t.CertFile == "" {
+		ck.add("broker.tls.cert_file", "required with broker.tls.client_ca_file (mutual TLS needs the broker's own certificate)")
+	}
+	if t.CertFile != "" && !k.Enabled && !k.TLS.Enabled {
+		ck.add("kafka.tls.enabled", "must be true when kafka.enabled is false and broker.tls.cert_file is set: the in-process clients dial the embedded broker over TLS")
 	}
 }
 
