@@ -83,6 +83,9 @@ func newConsumer(rt *Runtime, topic, group string, opts []Option) (*consumer, er
 		opt(&o)
 	}
 	o.policy = o.policy.WithDefaults()
+	if o.schema != nil && o.decoder == nil {
+		o.decoder = rt.avroDecoder(o.schema)
+	}
 	if o.decoder == nil {
 		o.decoder = JSON{}
 	}

@@ -75,6 +75,9 @@ func On[T any](rt *Runtime, name string, fn func(context.Context, Message[T]) er
 		opt(&o)
 	}
 	o.policy = o.policy.WithDefaults()
+	if o.schema != nil && o.decoder == nil {
+		o.decoder = rt.avroDecoder(o.schema)
+	}
 	if o.decoder == nil {
 		o.decoder = JSON{}
 	}

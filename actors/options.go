@@ -5,6 +5,7 @@ import (
 
 	"github.com/actord/actord/config"
 	"github.com/actord/actord/partition"
+	"github.com/actord/actord/schema"
 	"github.com/actord/actord/supervisor"
 )
 
@@ -21,6 +22,9 @@ type options struct {
 	handlerTimeout time.Duration
 	fromLatest     bool
 	decoder        Decoder
+	schema         *schema.Schema
+
+	prod producerOptions // producer and Publish options
 }
 
 func defaultOptions() options {
@@ -71,6 +75,14 @@ func FromLatest() Option { return func(o *options) { o.fromLatest = true } }
 // WithDecoder sets how record values become the handler's T. Default JSON
 // (with []byte and string taken as they are).
 func WithDecoder(d Decoder) Option { return func(o *options) { o.decoder = d } }
+
+// WithSchema makes a producer validate and encode values as Avro records
+// of s, and a consumer decode them into its type with s as the reader
+// schema (resolving the writer's schema, found by fingerprint or registry
+// id). A value that does not fit is an error naming the field, and nothing
+// is produced; a record that cannot be decoded or resolved is a poison
+// record, dead-lettered at once.
+func WithSchema(s *schema.Schema) Option { return func(o *options) { o.schema = s } }
 
 // FromConfig turns a consumer declared in config into options.
 func FromConfig(c config.Consumer) ([]Option, error) {

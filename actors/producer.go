@@ -35,8 +35,9 @@ func (JSON) Encode(v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// ProducerOption tunes a producer, or one Publish call.
-type ProducerOption func(*producerOptions)
+// ProducerOption is an Option given to a producer or one Publish call: the
+// same type as consumer options, so WithSchema serves both.
+type ProducerOption = Option
 
 type producerOptions struct {
 	keyFn   any // func(T) string, checked against T
@@ -50,21 +51,23 @@ type producerOptions struct {
 // land on one partition (Kafka's murmur2 partitioner, as Java clients do),
 // so their order holds.
 func KeyBy[T any](fn func(T) string) ProducerOption {
-	return func(o *producerOptions) { o.keyFn = fn }
+	return func(o *options) { o.prod.keyFn = fn }
 }
 
 // Key sets the record key explicitly (per producer, or per Publish call).
 func Key(k string) ProducerOption {
-	return func(o *producerOptions) { o.key, o.hasKey = []byte(k), true }
+	return func(o *options) { o.prod.key, o.prod.hasKey = []byte(k), true }
 }
 
 // Header adds a record header (per producer, or per Publish call).
 func Header(k, v string) ProducerOption {
-	return func(o *producerOptions) { o.headers = append(o.headers, kgo.RecordHeader{Key: k, Value: []byte(v)}) }
+	return func(o *options) {
+		o.prod.headers = append(o.prod.headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+	}
 }
 
 // WithEncoder sets how values become bytes. Default JSON.
-func WithEncoder(e Encoder) ProducerOption { return func(o *producerOptions) { o.enc = e } }
+func WithEncoder(e Encoder) ProducerOption { return func(o *options) { o.prod.enc = e } }
 
 // Producer publishes values of type T to one topic: the seed's
 // @producer(topic=...). It is safe for concurrent use.
@@ -80,8 +83,13 @@ type Producer[T any] struct {
 // runtime stops.
 func NewProducer[T any](rt *Runtime, topic string, opts ...ProducerOption) (*Producer[T], error) {
 	p := &Producer[T]{rt: rt, topic: topic}
+	var all options
 	for _, o := range opts {
-		o(&p.opts)
+		o(&all)
+	}
+	p.opts = all.prod
+	if all.schema != nil {
+		p.opts.enc = rt.avroEncoder(topic, all.schema)
 	}
 	if p.opts.enc == nil {
 		p.opts.enc = JSON{}
@@ -146,11 +154,13 @@ func (p *Producer[T]) PublishAsync(ctx context.Context, v T, done func(Receipt, 
 func (p *Producer[T]) Flush(ctx context.Context) error { return p.rt.prod.Flush(ctx) }
 
 func (p *Producer[T]) record(v T, call []ProducerOption) (*kgo.Record, error) {
-	o := p.opts
-	o.headers = append([]kgo.RecordHeader(nil), p.opts.headers...)
+	var all options
+	all.prod = p.opts
+	all.prod.headers = append([]kgo.RecordHeader(nil), p.opts.headers...)
 	for _, c := range call {
-		c(&o)
+		c(&all)
 	}
+	o := all.prod
 	val, err := o.enc.Encode(v)
 	if err != nil {
 		return nil, fmt.Errorf("producer %s: encoding %T: %w", p.topic, v, err)

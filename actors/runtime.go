@@ -26,6 +26,7 @@ import (
 	"github.com/actord/actord/broker"
 	"github.com/actord/actord/config"
 	"github.com/actord/actord/metrics"
+	"github.com/actord/actord/schema"
 	"github.com/actord/actord/topics"
 )
 
@@ -51,6 +52,8 @@ type Runtime struct {
 
 	declared []topics.Topic
 	router   *eventRouter
+	registry schema.Registry
+	schemas  knownSchemas
 
 	dlqMu      sync.Mutex
 	dlqTopics  map[string]error
