@@ -141,6 +141,9 @@ func (c Config) Redacted() Config {
 	if c.Kafka.SASL.Password != "" {
 		c.Kafka.SASL.Password = "***"
 	}
+	if c.Broker.SASL.Password != "" {
+		c.Broker.SASL.Password = "***"
+	}
 	c.Consumers = slices.Clone(c.Consumers)
 	for i, cs := range c.Consumers {
 		if h := cs.Handler.HTTP; h != nil {
