@@ -248,7 +248,7 @@ func (a *partitionActor) workDone(c actor.Context, w *work) {
 	}
 	a.advance()
 	if a.cfg.Hooks.Finished != nil {
-		a.cfg.Hooks.Finished(a.cfg.Topic, a.cfg.Partition, handled, len(failedRecs), retried, 0)
+		a.cfg.Hooks.Finished(handled, len(failedRecs), retried, 0)
 	}
 	a.maybeDrained(c)
 }
@@ -341,15 +341,15 @@ func (a *partitionActor) deadLettered(c actor.Context, m *deadDone) {
 	}
 	a.cfg.Logger.Error("record dead-lettered", "offset", x.r.Offset, "attempts", x.attempt, "error", x.lastErr)
 	a.finishFailed(x)
-	if a.cfg.Hooks.Finished != nil {
-		a.cfg.Hooks.Finished(a.cfg.Topic, a.cfg.Partition, 0, 0, 0, 1)
-	}
 	a.maybeDrained(c)
 }
 
 // finishFailed finishes a record that will not run again and frees its
 // lane.
 func (a *partitionActor) finishFailed(x *rec) {
+	if a.cfg.Hooks.Finished != nil {
+		a.cfg.Hooks.Finished(0, 0, 0, 1)
+	}
 	x.finished = true
 	if l := x.lane; l != nil {
 		if len(l.q) > 0 && l.q[0] == x {

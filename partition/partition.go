@@ -80,9 +80,13 @@ type DeadLetterFunc func(r *kgo.Record, f Failure, done func(error))
 
 // Hooks observe a partition actor; every field is optional.
 type Hooks struct {
-	// Finished is called with the records finished (handled, skipped or
-	// dead-lettered) per completion, from the actor's goroutine.
-	Finished func(topic string, partition int32, handled, failed, retried, deadLettered int)
+	// Finished counts outcomes as they happen, from the actor's goroutine:
+	// records handled, attempts failed, failures scheduled for a retry, and
+	// records dead-lettered (or skipped where dead-lettering is off).
+	Finished func(handled, failed, retried, deadLettered int)
+	// Attempt is called with the duration of every handler attempt, from
+	// the handler actor's goroutine.
+	Attempt func(time.Duration)
 }
 
 // Config is what a partition actor needs. Handle or HandlerProps is set.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -70,7 +71,14 @@ func (h *handlerActor) run(c actor.Context, w *work) {
 			return
 		}
 		w.cur = i
+		var start time.Time
+		if h.cfg.Hooks.Attempt != nil {
+			start = time.Now()
+		}
 		err := h.attempt(c, w.recs[i])
+		if h.cfg.Hooks.Attempt != nil {
+			h.cfg.Hooks.Attempt(time.Since(start))
+		}
 		w.done = i + 1
 		if err != nil {
 			w.fails = append(w.fails, failed{idx: i, err: err})
