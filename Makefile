@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: test build fmt deps run
+.PHONY: test build fmt deps run bench
 
 # deps installs the real Kafka clients the interop tests use: kcat
 # (librdkafka) and Debian's python3-kafka (for Debian's own /usr/bin/python3).
@@ -25,3 +25,15 @@ fmt:
 # run is the one-command demo on the embedded broker (Ctrl-C to stop).
 run:
 	$(GO) run ./examples/quickstart
+
+# bench measures actord against raw franz-go on the embedded broker, both
+# sides in one process run (a few minutes on 2 cores; not part of test):
+# the Go benchmarks of the hot paths (saved to bench/gobench.txt, benchstat
+# input), then the side-by-side scenarios, which print a table each and
+# write bench/RESULTS.md. BENCHFLAGS=-short cuts the scenarios' record
+# counts for a quick run.
+BENCHTIME ?= 200000x
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 20m ./partition/ ./schema/ ./bench/ > bench/gobench.txt || { cat bench/gobench.txt; exit 1; }
+	@cat bench/gobench.txt
+	$(GO) run ./bench/cmd/report -gobench bench/gobench.txt -out bench/RESULTS.md $(BENCHFLAGS)

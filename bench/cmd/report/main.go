@@ -1,0 +1,238 @@
+// Command report runs actord's benchmark scenarios side by side with raw
+// franz-go on one embedded broker, prints a table per scenario and writes
+// bench/RESULTS.md. `make bench` runs it after the Go benchmarks.
+//
+//	go run ./bench/cmd/report [-short] [-out bench/RESULTS.md] [-gobench bench/gobench.txt]
+//
+// -short (or ACTORD_BENCH_SHORT=1) cuts the record counts for a quick run.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/actord/actord/bench"
+	"github.com/actord/actord/partition"
+)
+
+type params struct {
+	consumeN, produceN, slowN int
+	rounds                    int
+	latencyFor, memoryFor     time.Duration
+}
+
+func main() {
+	short := flag.Bool("short", os.Getenv("ACTORD_BENCH_SHORT") != "", "reduced record counts, for a quick run")
+	out := flag.String("out", "bench/RESULTS.md", "results file to write (empty: none)")
+	gobench := flag.String("gobench", "", "go test -bench output to include in the results")
+	child := flag.String("child", "", "internal: run one memory measurement (raw or actord) and print it as JSON")
+	addr := flag.String("addr", "", "internal: the parent's broker")
+	topic := flag.String("topic", "", "internal: the backlog topic")
+	group := flag.String("group", "", "internal: the consumer group")
+	maxInFlight := flag.Int("max-in-flight", 0, "internal: the actord side's cap")
+	dur := flag.Duration("for", 0, "internal: how long to consume")
+	flag.Parse()
+
+	if *child != "" {
+		if err := memoryChild(*child, *addr, *topic, *group, *maxInFlight, *dur); err != nil {
+			fmt.Fprintln(os.Stderr, "report: memory child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	p := params{consumeN: 1_000_000, produceN: 500_000, slowN: 10_000, rounds: 2, latencyFor: 5 * time.Second, memoryFor: 6 * time.Second}
+	if *short {
+		p = params{consumeN: 100_000, produceN: 50_000, slowN: 2_000, rounds: 1, latencyFor: 2 * time.Second, memoryFor: 3 * time.Second}
+	}
+	r, err := run(p)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+	r.Short = *short
+	if *gobench != "" {
+		b, err := os.ReadFile(*gobench)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+		r.GoBench = string(b)
+	}
+	r.Text(os.Stdout)
+	if *out != "" {
+		if err := r.WriteResults(*out); err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("\nwrote %s\n", *out)
+	}
+}
+
+const slowWork = time.Millisecond
+
+func sleepWork() { time.Sleep(slowWork) }
+
+func run(p params) (*bench.Report, error) {
+	r := &bench.Report{Machine: bench.ThisMachine(), When: time.Now()}
+	e, err := bench.Start()
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	step := func(what string) func() {
+		fmt.Fprintf(os.Stderr, "report: %s...", what)
+		t0 := time.Now()
+		return func() { fmt.Fprintf(os.Stderr, " %v\n", time.Since(t0).Round(time.Millisecond)) }
+	}
+
+	// 1. Consume throughput over one backlog, which 5 reuses.
+	backlog := e.Name("consume")
+	if err := e.CreateTopic(ctx, backlog, 3); err != nil {
+		return nil, err
+	}
+	done := step(fmt.Sprintf("writing %d records", p.consumeN))
+	if err := e.Fill(ctx, backlog, p.consumeN, 1000); err != nil {
+		return nil, err
+	}
+	done()
+	done = step("1. consume throughput")
+	cons, err := e.CompareConsumers(ctx, bench.ConsumeSides(16), backlog, p.consumeN, p.rounds, nil)
+	if err != nil {
+		return nil, err
+	}
+	done()
+	consumeTable := bench.ConsumeTable(p.consumeN, cons, p.rounds)
+
+	// 5. Memory over the same backlog, each measurement in a child process.
+	done = step("5. memory")
+	var mems []bench.MemoryResult
+	for _, c := range []struct {
+		side string
+		cap  int
+	}{{"raw", 0}, {"actord", 1000}, {"actord", 100_000}} {
+		m, err := spawnMemoryChild(ctx, c.side, e.Addr, backlog, e.Name("memory"), c.cap, p.memoryFor)
+		if err != nil {
+			return nil, err
+		}
+		mems = append(mems, m)
+	}
+	done()
+	memoryTable := bench.MemoryTable(p.consumeN, p.memoryFor, slowWork, mems)
+	// The broker keeps every record in memory: free the backlog before
+	// the latency-sensitive scenarios.
+	if err := e.DeleteTopic(ctx, backlog); err != nil {
+		return nil, err
+	}
+	r.Tables = append(r.Tables, consumeTable)
+
+	// 2. Slow handlers.
+	done = step("2. slow handlers")
+	slow := e.Name("slow")
+	if err := e.CreateTopic(ctx, slow, 3); err != nil {
+		return nil, err
+	}
+	if err := e.Fill(ctx, slow, p.slowN, 1000); err != nil {
+		return nil, err
+	}
+	slowSides := []bench.Side{
+		{Name: "actord partition mode", Ordering: partition.ByPartition},
+		{Name: "actord key mode c64", Ordering: partition.ByKey, Concurrency: 64},
+		{Name: "actord unordered c64", Ordering: partition.Unordered, Concurrency: 64},
+	}
+	slows, err := e.CompareConsumers(ctx, slowSides, slow, p.slowN, 1, sleepWork)
+	if err != nil {
+		return nil, err
+	}
+	done()
+	if err := e.DeleteTopic(ctx, slow); err != nil {
+		return nil, err
+	}
+	r.Tables = append(r.Tables, bench.SlowTable(p.slowN, slowWork, slows))
+
+	// 3. Produce throughput, and Avro against JSON.
+	done = step("3. produce throughput")
+	prods, err := e.CompareProducers(ctx, bench.ProduceSides(), p.produceN, 1000, p.rounds)
+	if err != nil {
+		return nil, err
+	}
+	done()
+	r.Tables = append(r.Tables, bench.ProduceTable(p.produceN, prods, p.rounds))
+	done = step("3b. codecs")
+	var names []string
+	var results []testing.BenchmarkResult
+	for _, c := range bench.CodecBenchmarks() {
+		names = append(names, c.Name)
+		results = append(results, testing.Benchmark(c.F))
+	}
+	done()
+	r.Tables = append(r.Tables, bench.CodecTable(names, results))
+
+	// 4. Latency.
+	done = step("4. latency")
+	var lats []bench.LatencyResult
+	for _, s := range bench.LatencySides() {
+		l, err := e.Latency(ctx, s, 1000, p.latencyFor)
+		if err != nil {
+			return nil, err
+		}
+		lats = append(lats, l)
+	}
+	done()
+	r.Tables = append(r.Tables, bench.LatencyTable(1000, p.latencyFor, lats))
+	r.LoadAfter = bench.LoadAverage()
+
+	r.Tables = append(r.Tables, memoryTable)
+	return r, nil
+}
+
+// memorySide is the consumer a memory child runs: the raw loop, or actord
+// in key mode with concurrency 16 and the given cap.
+func memorySide(side string, maxInFlight int) (bench.Side, error) {
+	switch side {
+	case "raw":
+		return bench.Side{Name: "raw franz-go poll loop", Raw: true}, nil
+	case "actord":
+		return bench.Side{Name: "actord key mode c16", Ordering: partition.ByKey, Concurrency: 16, MaxInFlight: maxInFlight}, nil
+	}
+	return bench.Side{}, fmt.Errorf("unknown side %q", side)
+}
+
+func spawnMemoryChild(ctx context.Context, side, addr, topic, group string, maxInFlight int, d time.Duration) (bench.MemoryResult, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return bench.MemoryResult{}, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "-child", side, "-addr", addr, "-topic", topic, "-group", group,
+		"-max-in-flight", strconv.Itoa(maxInFlight), "-for", d.String())
+	cmd.Stderr = os.Stderr
+	outb, err := cmd.Output()
+	if err != nil {
+		return bench.MemoryResult{}, fmt.Errorf("memory child %s: %w", side, err)
+	}
+	var m bench.MemoryResult
+	if err := json.Unmarshal(outb, &m); err != nil {
+		return bench.MemoryResult{}, fmt.Errorf("memory child %s: %w", side, err)
+	}
+	return m, nil
+}
+
+func memoryChild(side, addr, topic, group string, maxInFlight int, d time.Duration) error {
+	s, err := memorySide(side, maxInFlight)
+	if err != nil {
+		return err
+	}
+	m, err := bench.Connect(addr).SlowConsumerMemory(s, topic, group, d, sleepWork)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(m)
+}

@@ -1,0 +1,192 @@
+package bench
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/actors"
+	"github.com/actord/actord/partition"
+)
+
+// Side is one consumer under test: a raw franz-go poll loop or an actord
+// consumer in one ordering mode.
+type Side struct {
+	// Name labels the side in tables and benchmark names.
+	Name string
+	// Raw is the hand-rolled franz-go loop; otherwise actord runs with
+	// Ordering and Concurrency.
+	Raw         bool
+	Ordering    partition.Ordering
+	Concurrency int
+	// MaxInFlight overrides the in-flight cap of an actord side (0: the
+	// runtime default, 1,000 per partition).
+	MaxInFlight int
+}
+
+// ConsumeSides are the four sides of the consume comparison, baseline
+// first.
+func ConsumeSides(concurrency int) []Side {
+	return []Side{
+		{Name: "raw franz-go poll loop", Raw: true},
+		{Name: "actord partition mode", Ordering: partition.ByPartition},
+		{Name: "actord key mode c" + strconv.Itoa(concurrency), Ordering: partition.ByKey, Concurrency: concurrency},
+		{Name: "actord unordered c" + strconv.Itoa(concurrency), Ordering: partition.Unordered, Concurrency: concurrency},
+	}
+}
+
+// Handler is what a side runs per record, given the record value.
+type Handler func(value []byte)
+
+// Running is a started consumer; Stop ends it (drain and commit included).
+type Running interface{ Stop() error }
+
+// StartConsumer starts side as group on topic, calling fn for every
+// record. The actord sides go through actors.Consume with a []byte value
+// (no decoding), the path a service's typed handler takes.
+func (e *Env) StartConsumer(s Side, topic, group string, fn Handler) (Running, error) {
+	if s.Raw {
+		return e.startRaw(topic, group, fn)
+	}
+	rt, err := e.Runtime()
+	if err != nil {
+		return nil, err
+	}
+	opts := []actors.Option{actors.Ordering(s.Ordering), actors.NoDeadLetter()}
+	if s.Concurrency > 0 {
+		opts = append(opts, actors.Concurrency(s.Concurrency))
+	}
+	if s.MaxInFlight > 0 {
+		opts = append(opts, actors.MaxInFlight(s.MaxInFlight))
+	}
+	err = actors.Consume(rt, topic, group, func(_ context.Context, m actors.Message[[]byte]) error {
+		fn(m.Value)
+		return nil
+	}, opts...)
+	if err != nil {
+		StopRuntime(rt)
+		return nil, err
+	}
+	if err := rt.Start(context.Background()); err != nil {
+		StopRuntime(rt)
+		return nil, err
+	}
+	return runtimeRunning{rt}, nil
+}
+
+type runtimeRunning struct{ rt *actors.Runtime }
+
+func (r runtimeRunning) Stop() error { return StopRuntime(r.rt) }
+
+// startRaw is the baseline: the loop a service would write by hand with
+// franz-go for at-least-once consumption, with the client options actord's
+// group client uses (mark after handling, commit marks every second, block
+// rebalances while a poll's records are handled).
+func (e *Env) startRaw(topic, group string, fn Handler) (Running, error) {
+	cl, err := kgo.NewClient(append(e.ClientOpts(),
+		kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(e.Config().Runtime.CommitInterval),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
+			cl.CommitMarkedOffsets(ctx)
+		}),
+	)...)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			fetches := cl.PollRecords(ctx, 10000)
+			if fetches.IsClientClosed() || ctx.Err() != nil {
+				cl.AllowRebalance()
+				return
+			}
+			fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+				for _, r := range p.Records {
+					fn(r.Value)
+				}
+				if n := len(p.Records); n > 0 {
+					cl.MarkCommitRecords(p.Records[n-1])
+				}
+			})
+			cl.AllowRebalance()
+		}
+	}()
+	return &rawRunning{cl: cl, cancel: cancel, done: done}, nil
+}
+
+type rawRunning struct {
+	cl     *kgo.Client
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (r *rawRunning) Stop() error {
+	r.cancel()
+	<-r.done
+	r.cl.CloseAllowingRebalance()
+	return nil
+}
+
+// Tally counts handled records and notes when the first started and when
+// the target count was reached.
+type Tally struct {
+	target int64
+	count  atomic.Int64
+	first  atomic.Int64 // unix nanos of the first Begin
+	last   atomic.Int64 // unix nanos of the target-th Hit
+	done   chan struct{}
+}
+
+// NewTally expects target records.
+func NewTally(target int) *Tally { return &Tally{target: int64(target), done: make(chan struct{})} }
+
+// Begin notes a record's start (only the first one counts).
+func (t *Tally) Begin() {
+	if t.first.Load() == 0 {
+		t.first.CompareAndSwap(0, time.Now().UnixNano())
+	}
+}
+
+// Hit counts a finished record.
+func (t *Tally) Hit() {
+	c := t.count.Add(1)
+	if c == 1 {
+		t.first.CompareAndSwap(0, time.Now().UnixNano())
+	}
+	if c == t.target {
+		t.last.Store(time.Now().UnixNano())
+		close(t.done)
+	}
+}
+
+// Done is closed when the target count is reached.
+func (t *Tally) Done() <-chan struct{} { return t.done }
+
+// Count is the records counted so far.
+func (t *Tally) Count() int64 { return t.count.Load() }
+
+// End is when the target-th record finished.
+func (t *Tally) End() time.Time { return time.Unix(0, t.last.Load()) }
+
+// Span is the time from the first record's start to the target-th
+// record's end.
+func (t *Tally) Span() time.Duration { return time.Duration(t.last.Load() - t.first.Load()) }
+
+// allocs returns the process's heap allocation count and bytes so far.
+func allocs() (n, bytes uint64) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.Mallocs, ms.TotalAlloc
+}
