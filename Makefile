@@ -14,6 +14,7 @@ deps:
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -timeout 10m ./...
+	$(GO) test ./schema -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s
 
 build:
 	$(GO) build -o bin/actord ./cmd/actord

@@ -2,18 +2,24 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/big"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/schema"
 )
 
 // consumeCmd is `actord consume TOPIC`: print records as they arrive.
@@ -22,6 +28,7 @@ func (a *app) consumeCmd() *cobra.Command {
 		group         string
 		fromBeginning bool
 		count         int
+		schemaFiles   []string
 	)
 	cmd := &cobra.Command{
 		Use:   "consume TOPIC",
@@ -44,9 +51,27 @@ headers are not shown. With -o json, one JSON object per line:
    "headers":{"source":"cli"},"value":"...","timestamp":"2024-05-01T12:00:00.123Z"}
 key and value are strings when valid UTF-8, null when absent, and
 {"base64":"..."} otherwise; header values follow the same rule (a header
-name that repeats keeps its last value); timestamp is RFC 3339 in UTC.`,
+name that repeats keeps its last value); timestamp is RFC 3339 in UTC.
+
+With --schema FILE.avsc (repeat it for several versions of a schema),
+Avro records are printed as JSON: plain output prints each decoded record
+as one line of JSON (which 'actord produce --schema' reads back), and -o
+json makes "value" that JSON object instead of a string. A record in
+single-object encoding (C3 01 + fingerprint) is decoded with the --schema
+whose fingerprint it carries, so it shows the fields its producer wrote. A
+Confluent-framed record (00 + registry id) names no fingerprint and
+actord consume has no registry: it is decoded with the one --schema that
+reads it exactly, which then stands for that id for the rest of the run.
+Timestamps print as RFC 3339 in UTC, dates as "2006-01-02", times of day as
+a number of milli- or microseconds, decimals as exact numbers, bytes as a
+string when valid UTF-8 and {"base64":"..."} otherwise.
+
+Records that are not Avro print as without --schema. An Avro record whose
+schema is not among the --schema files prints as without --schema too,
+with a note on stderr (once per fingerprint or id).`,
 		Example: `  actord consume orders --from-beginning -n 10 -o json
-  actord consume orders --group audit`,
+  actord consume orders --group audit
+  actord consume orders --schema order-v2.avsc --schema order-v1.avsc -o json`,
 		Args: oneTopic,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if count < 0 {
@@ -55,17 +80,27 @@ name that repeats keeps its last value); timestamp is RFC 3339 in UTC.`,
 			if err := a.checkOutput(); err != nil {
 				return err
 			}
-			return a.consume(cmd, args[0], group, fromBeginning, count)
+			var avro *avroDecoder
+			if len(schemaFiles) > 0 {
+				var err error
+				if avro, err = newAvroDecoder(schemaFiles, args[0], a.stderr); err != nil {
+					return err
+				}
+			}
+			return a.consume(cmd, args[0], group, fromBeginning, count, avro)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&group, "group", "", "consumer group to join; commits what was printed (default: no group, no commits)")
 	f.BoolVar(&fromBeginning, "from-beginning", false, "start at the earliest offset instead of the latest")
 	f.IntVarP(&count, "count", "n", 0, "stop after `N` records (0: run until SIGINT or SIGTERM)")
+	f.StringArrayVar(&schemaFiles, "schema", nil, "Avro schema `FILE.avsc` to print records written with it as JSON; repeat for more versions")
 	return cmd
 }
 
-func (a *app) consume(cmd *cobra.Command, topic, group string, fromBeginning bool, count int) error {
+// consume prints the records of topic; avro, when not nil, turns the
+// Avro records it knows the schema of into JSON.
+func (a *app) consume(cmd *cobra.Command, topic, group string, fromBeginning bool, count int, avro *avroDecoder) error {
 	cfg, err := a.loadConfig(cmd)
 	if err != nil {
 		return err
@@ -106,7 +141,7 @@ func (a *app) consume(cmd *cobra.Command, topic, group string, fromBeginning boo
 		return err
 	}
 
-	out := newRecordWriter(a.stdout, a.output == "json")
+	out := newRecordWriter(a.stdout, a.output == "json", avro)
 	loopErr := a.consumeLoop(ctx, cl, out, topic, group != "", count)
 	if group == "" {
 		return loopErr
@@ -170,21 +205,33 @@ func (a *app) consumeLoop(ctx context.Context, cl *kgo.Client, out *recordWriter
 	return nil
 }
 
-// recordWriter prints records as plain values or as JSON lines.
+// recordWriter prints records as plain values or as JSON lines, Avro
+// values as JSON when avro is set and knows their schema.
 type recordWriter struct {
 	w    *bufio.Writer
 	enc  *json.Encoder
 	json bool
+	avro *avroDecoder
 }
 
-func newRecordWriter(w io.Writer, asJSON bool) *recordWriter {
+func newRecordWriter(w io.Writer, asJSON bool, avro *avroDecoder) *recordWriter {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	return &recordWriter{w: bw, enc: enc, json: asJSON}
+	return &recordWriter{w: bw, enc: enc, json: asJSON, avro: avro}
 }
 
 func (rw *recordWriter) write(r *kgo.Record) error {
+	if rw.avro != nil {
+		if v, ok := rw.avro.decode(r); ok {
+			if !rw.json {
+				return rw.enc.Encode(v) // one line, newline included
+			}
+			rec := recordJSON(r)
+			rec.Value = v
+			return rw.enc.Encode(rec)
+		}
+	}
 	if rw.json {
 		return rw.enc.Encode(recordJSON(r))
 	}
@@ -238,4 +285,383 @@ func jsonBytes(b []byte) any {
 	default:
 		return map[string]string{"base64": base64.StdEncoding.EncodeToString(b)}
 	}
+}
+
+// avroDecoder turns the Avro records of `consume --schema` into JSON
+// values. It is used by one goroutine.
+type avroDecoder struct {
+	topic  string
+	stderr io.Writer
+
+	schemas []*schema.Schema          // distinct fingerprints, --schema order
+	byFP    map[uint64]*schema.Schema // single-object: the writer by fingerprint
+	byID    map[int]*schema.Schema    // Confluent: the schema learnt for an id; nil: none
+	views   map[*schema.Schema]*avroType
+	noted   map[string]bool
+}
+
+// newAvroDecoder loads the --schema files. A file that does not load is
+// an error naming it, before anything is read.
+func newAvroDecoder(files []string, topic string, stderr io.Writer) (*avroDecoder, error) {
+	d := &avroDecoder{
+		topic:  topic,
+		stderr: stderr,
+		byFP:   map[uint64]*schema.Schema{},
+		byID:   map[int]*schema.Schema{},
+		views:  map[*schema.Schema]*avroType{},
+		noted:  map[string]bool{},
+	}
+	for _, f := range files {
+		s, err := loadSchema(f)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := d.byFP[s.Fingerprint()]; dup {
+			continue // same canonical form: same encoding
+		}
+		d.byFP[s.Fingerprint()] = s
+		d.schemas = append(d.schemas, s)
+		d.views[s] = avroTypeOf(s)
+	}
+	return d, nil
+}
+
+// decode returns r's value as JSON when it is Avro written with a known
+// schema; false means print the value as it is. An Avro record it cannot
+// decode is noted on stderr, once per fingerprint or id.
+func (d *avroDecoder) decode(r *kgo.Record) (any, bool) {
+	h, body, err := schema.ReadHeader(r.Value)
+	if err != nil {
+		return nil, false // not Avro
+	}
+	var w *schema.Schema
+	if h.Framing == schema.Confluent {
+		w = d.learnID(h.ID, body)
+		if w == nil {
+			return nil, false
+		}
+	} else if w = d.byFP[h.Fingerprint]; w == nil {
+		d.note(fmt.Sprintf("fp %d", h.Fingerprint), fmt.Sprintf("unknown schema fingerprint 0x%016x: printing raw bytes", h.Fingerprint))
+		return nil, false
+	}
+	var v any
+	if err := w.Decode(body, &v); err != nil {
+		d.note(fmt.Sprintf("bad %s %d %d", h.Framing, h.Fingerprint, h.ID),
+			fmt.Sprintf("%s/%d@%d: cannot decode as %s: %v: printing raw bytes", r.Topic, r.Partition, r.Offset, w.Name(), err))
+		return nil, false
+	}
+	return jsonView(d.views[w], v), true
+}
+
+// learnID returns the schema of a Confluent registry id: the one --schema
+// that reads body exactly, remembered for the rest of the run (an id names
+// one schema). nil when none or several do.
+func (d *avroDecoder) learnID(id int, body []byte) *schema.Schema {
+	if w, seen := d.byID[id]; seen {
+		return w
+	}
+	var fits []string
+	var w *schema.Schema
+	for _, s := range d.schemas {
+		var v any
+		if s.Decode(body, &v) == nil {
+			fits = append(fits, s.Name())
+			w = s
+		}
+	}
+	switch len(fits) {
+	case 1:
+		d.byID[id] = w
+		return w
+	case 0:
+		d.note(fmt.Sprintf("id %d", id), fmt.Sprintf("schema registry id %d: no --schema reads its records (consume has no schema registry): printing raw bytes", id))
+	default:
+		d.note(fmt.Sprintf("id %d", id), fmt.Sprintf("schema registry id %d: its records read as several --schema (%s): printing raw bytes", id, strings.Join(fits, ", ")))
+	}
+	d.byID[id] = nil
+	return nil
+}
+
+// note prints msg on stderr the first time key is noted.
+func (d *avroDecoder) note(key, msg string) {
+	if d.noted[key] {
+		return
+	}
+	d.noted[key] = true
+	fmt.Fprintf(d.stderr, "actord: consume %s: %s\n", d.topic, msg)
+}
+
+// avroType is the part of an Avro schema that decides how a decoded value
+// prints as JSON: the record field order, and the logical types whose Go
+// values alone are ambiguous (a date and a timestamp are both time.Time).
+// A nil *avroType prints values by their Go type alone.
+type avroType struct {
+	kind     string // record, enum, fixed, array, map, union, or a primitive
+	logical  string
+	scale    int
+	fields   []avroField // record
+	items    *avroType   // array items, map values
+	branches []*avroType // union
+}
+
+type avroField struct {
+	name string
+	typ  *avroType
+}
+
+// avroTypeOf reads s's JSON into its avroType. s has been parsed by the
+// schema package already, so anything unexpected only loses detail.
+func avroTypeOf(s *schema.Schema) *avroType {
+	dec := json.NewDecoder(strings.NewReader(s.String()))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil
+	}
+	b := avroTypeBuilder{named: map[string]*avroType{}}
+	return b.build(v, "")
+}
+
+type avroTypeBuilder struct {
+	named map[string]*avroType // by full name
+}
+
+var avroPrimitives = map[string]bool{
+	"null": true, "boolean": true, "int": true, "long": true,
+	"float": true, "double": true, "bytes": true, "string": true,
+}
+
+func (b avroTypeBuilder) build(v any, ns string) *avroType {
+	switch x := v.(type) {
+	case string:
+		if avroPrimitives[x] {
+			return &avroType{kind: x}
+		}
+		return b.lookup(x, ns)
+	case []any:
+		t := &avroType{kind: "union"}
+		for _, br := range x {
+			t.branches = append(t.branches, b.build(br, ns))
+		}
+		return t
+	case map[string]any:
+		kind, ok := x["type"].(string)
+		if !ok {
+			return b.build(x["type"], ns)
+		}
+		t := &avroType{kind: kind}
+		switch kind {
+		case "record", "error", "enum", "fixed":
+			if kind == "error" {
+				t.kind = "record"
+			}
+			full, inner := avroFullName(x, ns)
+			b.named[full] = t // before the fields: a record may refer to itself
+			if t.kind == "record" {
+				fields, _ := x["fields"].([]any)
+				for _, f := range fields {
+					fm, _ := f.(map[string]any)
+					name, _ := fm["name"].(string)
+					t.fields = append(t.fields, avroField{name: name, typ: b.build(fm["type"], inner)})
+				}
+			}
+		case "array":
+			t.items = b.build(x["items"], ns)
+		case "map":
+			t.items = b.build(x["values"], ns)
+		default:
+			if !avroPrimitives[kind] {
+				return b.lookup(kind, ns)
+			}
+		}
+		t.logical, _ = x["logicalType"].(string)
+		if n, ok := x["scale"].(json.Number); ok {
+			if i, err := n.Int64(); err == nil && i >= 0 && i < 1000 {
+				t.scale = int(i)
+			}
+		}
+		return t
+	}
+	return nil
+}
+
+// lookup finds a named type referred to from namespace ns.
+func (b avroTypeBuilder) lookup(name, ns string) *avroType {
+	if !strings.Contains(name, ".") && ns != "" {
+		if t, ok := b.named[ns+"."+name]; ok {
+			return t
+		}
+	}
+	return b.named[name]
+}
+
+// avroFullName returns a named type's full name and the namespace its
+// own definitions are in, as the Avro specification resolves them.
+func avroFullName(m map[string]any, ns string) (full, inner string) {
+	name, _ := m["name"].(string)
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name, name[:i]
+	}
+	if explicit, ok := m["namespace"].(string); ok {
+		ns = explicit
+	}
+	if ns == "" {
+		return name, ""
+	}
+	return ns + "." + name, ns
+}
+
+// branchFor returns the union branch a decoded value came from, as far as
+// printing needs to know; nil when its Go type says enough.
+func (t *avroType) branchFor(v any) *avroType {
+	for _, b := range t.branches {
+		if b == nil {
+			continue
+		}
+		switch x := v.(type) {
+		case time.Time:
+			if b.logical == "date" || strings.HasPrefix(b.logical, "timestamp-") {
+				return b
+			}
+		case time.Duration:
+			if strings.HasPrefix(b.logical, "time-") {
+				return b
+			}
+		case *big.Rat:
+			if b.logical == "decimal" {
+				return b
+			}
+		case []any:
+			if b.kind == "array" {
+				return b
+			}
+		case map[string]any:
+			if b.kind == "map" || b.kind == "record" && b.hasFields(x) {
+				return b
+			}
+		}
+	}
+	return nil
+}
+
+// hasFields reports whether m holds exactly the record's fields.
+func (t *avroType) hasFields(m map[string]any) bool {
+	if len(m) != len(t.fields) {
+		return false
+	}
+	for _, f := range t.fields {
+		if _, ok := m[f.name]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonView is a value decoded by Schema.Decode (into an any) as JSON that
+// `produce --schema` reads back to the same record: records with their
+// fields in schema order, timestamps RFC 3339 in UTC, dates
+// "2006-01-02", times of day in the unit of their type, decimals exact,
+// bytes as jsonBytes, NaN and infinities as strings (JSON has no such
+// numbers).
+func jsonView(t *avroType, v any) any {
+	if t != nil && t.kind == "union" {
+		t = t.branchFor(v)
+	}
+	var items *avroType
+	if t != nil {
+		items = t.items
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if t != nil && t.kind == "record" && t.hasFields(x) {
+			obj := make(jsonObject, 0, len(t.fields))
+			for _, f := range t.fields {
+				obj = append(obj, jsonMember{f.name, jsonView(f.typ, x[f.name])})
+			}
+			return obj
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = jsonView(items, e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonView(items, e)
+		}
+		return out
+	case time.Time:
+		if t != nil && t.logical == "date" {
+			return x.UTC().Format(time.DateOnly)
+		}
+		return x.UTC().Format(time.RFC3339Nano)
+	case time.Duration:
+		if t != nil && t.logical == "time-millis" {
+			return x.Milliseconds()
+		}
+		return x.Microseconds()
+	case *big.Rat:
+		return decimalJSON(t, x)
+	case []byte:
+		return jsonBytes(x)
+	case float32:
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Sprint(f)
+		}
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Sprint(x)
+		}
+	}
+	return v
+}
+
+// decimalJSON is an Avro decimal as an exact JSON number: with its type's
+// scale, or the fewest digits that hold it exactly.
+func decimalJSON(t *avroType, r *big.Rat) any {
+	if t != nil && t.logical == "decimal" {
+		return json.Number(r.FloatString(t.scale))
+	}
+	for scale := 0; scale <= 100; scale++ {
+		s := r.FloatString(scale)
+		if back, ok := new(big.Rat).SetString(s); ok && back.Cmp(r) == 0 {
+			return json.Number(s)
+		}
+	}
+	return r.RatString()
+}
+
+// jsonObject is a JSON object that keeps its members in order, so records
+// print their fields in schema order.
+type jsonObject []jsonMember
+
+type jsonMember struct {
+	name  string
+	value any
+}
+
+// MarshalJSON writes the members in order, without HTML escaping (as the
+// encoders of consume do).
+func (o jsonObject) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	buf.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := enc.Encode(m.name); err != nil {
+			return nil, err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		buf.WriteByte(':')
+		if err := enc.Encode(m.value); err != nil {
+			return nil, err
+		}
+		buf.Truncate(buf.Len() - 1)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/schema"
 )
 
 const (
@@ -33,8 +36,9 @@ const (
 // produceCmd is `actord produce TOPIC`: one record per stdin line.
 func (a *app) produceCmd() *cobra.Command {
 	var (
-		key     string
-		headers []string
+		key        string
+		headers    []string
+		schemaFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "produce TOPIC",
@@ -49,12 +53,22 @@ longer than 64 MiB is an error). Every record carries --key when given (no
 key otherwise) and every --header. Records are produced with acks=all and
 idempotence, so none is written twice or out of order.
 
+With --schema FILE.avsc every line is a JSON object that is checked
+against the Avro schema and sent as an Avro record in single-object
+encoding (C3 01, the schema's fingerprint, the body). Numbers keep their
+precision; timestamps may be RFC 3339 strings, dates "2006-01-02", decimals
+numbers or strings; a field with a default may be left out. A line that is
+not JSON or does not fit the schema stops the command with its line number
+and the field ("stdin line 3: Order.status: unknown enum symbol ..."):
+nothing from that line on is sent.
+
 If a record fails, the command stops reading, reports how many records were
 acknowledged before the failure and exits non-zero. A record not
 acknowledged within kafka.request_timeout (default 10s) fails, and an
 unreachable cluster is reported within that time.`,
-		Example: `  printf 'a\nb\nc\n' | actord produce orders --key customer-7 --header source=cli`,
-		Args:    oneTopic,
+		Example: `  printf 'a\nb\nc\n' | actord produce orders --key customer-7 --header source=cli
+  echo '{"order_id":"o-1","status":"NEW"}' | actord produce orders --schema order.avsc`,
+		Args: oneTopic,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			hs, err := parseHeaders(headers)
 			if err != nil {
@@ -64,13 +78,83 @@ unreachable cluster is reported within that time.`,
 			if cmd.Flags().Changed("key") {
 				k = []byte(key)
 			}
-			return a.produce(cmd, args[0], k, hs)
+			var encode func([]byte) ([]byte, error)
+			if schemaFile != "" {
+				s, err := loadSchema(schemaFile)
+				if err != nil {
+					return err
+				}
+				encode = jsonToAvro(s)
+			}
+			return a.produce(cmd, args[0], k, hs, encode)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&key, "key", "", "key of every record (default: no key)")
 	f.StringArrayVar(&headers, "header", nil, "header `k=v` added to every record; repeat for more")
+	f.StringVar(&schemaFile, "schema", "", "Avro schema `FILE.avsc`: each line is a JSON object sent as an Avro record of it")
 	return cmd
+}
+
+// loadSchema loads the Avro schema of a --schema flag; the error names
+// the flag and the file.
+func loadSchema(path string) (*schema.Schema, error) {
+	s, err := schema.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("--schema: %w", err)
+	}
+	return s, nil
+}
+
+// jsonToAvro returns the encoder of `produce --schema`: one line of JSON
+// to one record in single-object encoding. Numbers are decoded as
+// json.Number so that a long keeps all its digits.
+func jsonToAvro(s *schema.Schema) func([]byte) ([]byte, error) {
+	serde := schema.NewSerde(s)
+	t := avroTypeOf(s)
+	wantObject := t != nil && t.kind == "record"
+	return func(b []byte) ([]byte, error) {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			if errors.Is(err, io.EOF) {
+				if wantObject {
+					return nil, errors.New("empty line, want a JSON object")
+				}
+				return nil, errors.New("empty line, want a JSON value")
+			}
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				return nil, fmt.Errorf("not JSON: %v at byte %d", err, se.Offset)
+			}
+			return nil, fmt.Errorf("not JSON: %w", err)
+		}
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return nil, errors.New("not one JSON value: text after the first")
+		}
+		if _, ok := v.(map[string]any); wantObject && !ok {
+			return nil, fmt.Errorf("want a JSON object for record %s, got %s", s.Name(), jsonKindOf(v))
+		}
+		return serde.Marshal(v)
+	}
+}
+
+// jsonKindOf names the kind of a decoded JSON value for messages.
+func jsonKindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a JSON boolean"
+	case json.Number:
+		return "a JSON number"
+	case string:
+		return "a JSON string"
+	case []any:
+		return "a JSON array"
+	}
+	return "a JSON object"
 }
 
 // oneTopic is the Args check of commands that take exactly one TOPIC.
@@ -95,7 +179,10 @@ func parseHeaders(flags []string) ([]kgo.RecordHeader, error) {
 	return hs, nil
 }
 
-func (a *app) produce(cmd *cobra.Command, topic string, key []byte, headers []kgo.RecordHeader) error {
+// produce sends one record per stdin line. encode, when not nil, turns a
+// line into the record's value; a line it rejects stops the command
+// before anything of that line is sent.
+func (a *app) produce(cmd *cobra.Command, topic string, key []byte, headers []kgo.RecordHeader, encode func([]byte) ([]byte, error)) error {
 	cfg, err := a.loadConfig(cmd)
 	if err != nil {
 		return err
@@ -153,7 +240,15 @@ read:
 			if p.err() != nil {
 				break read
 			}
-			p.produce(&kgo.Record{Key: key, Value: ln.b, Headers: headers})
+			value := ln.b
+			if encode != nil {
+				var err error
+				if value, err = encode(ln.b); err != nil {
+					stopped = fmt.Errorf("stdin line %d: %w", ln.n, err)
+					break read
+				}
+			}
+			p.produce(&kgo.Record{Key: key, Value: value, Headers: headers})
 		}
 	}
 	p.flush()
