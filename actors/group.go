@@ -104,7 +104,9 @@ func (g *group) start() error {
 		kgo.OnPartitionsAssigned(g.assigned),
 		kgo.OnPartitionsRevoked(g.revoked),
 		kgo.OnPartitionsLost(g.lost),
-		kgo.FetchMaxWait(500*time.Millisecond),
+		// A resumed partition waits behind a fetch the broker holds for
+		// partitions with nothing new; keep that hold short.
+		kgo.FetchMaxWait(50*time.Millisecond),
 	)...)
 	if err != nil {
 		return fmt.Errorf("group %s: kafka client: %w", g.name, err)
@@ -124,7 +126,10 @@ func (g *group) start() error {
 func (g *group) poll(ctx context.Context) {
 	defer close(g.polled)
 	for {
-		fetches := g.cl.PollRecords(ctx, 10000)
+		// Whole fetches: a partition paused at its in-flight cap has its
+		// buffered records dropped and fetched again on resume, so taking
+		// them in small slices would re-fetch the backlog over and over.
+		fetches := g.cl.PollFetches(ctx)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			g.cl.AllowRebalance()
 			return

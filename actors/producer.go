@@ -137,10 +137,11 @@ func (p *Producer[T]) PublishAsync(ctx context.Context, v T, done func(Receipt, 
 	if err != nil {
 		return err
 	}
+	if done == nil {
+		p.rt.prod.Produce(ctx, r, nil)
+		return nil
+	}
 	p.rt.prod.Produce(ctx, r, func(out *kgo.Record, err error) {
-		if done == nil {
-			return
-		}
 		if err != nil {
 			done(Receipt{}, p.wrap(err))
 			return
@@ -154,13 +155,15 @@ func (p *Producer[T]) PublishAsync(ctx context.Context, v T, done func(Receipt, 
 func (p *Producer[T]) Flush(ctx context.Context) error { return p.rt.prod.Flush(ctx) }
 
 func (p *Producer[T]) record(v T, call []ProducerOption) (*kgo.Record, error) {
-	var all options
-	all.prod = p.opts
-	all.prod.headers = append([]kgo.RecordHeader(nil), p.opts.headers...)
-	for _, c := range call {
-		c(&all)
+	o := p.opts
+	if len(call) > 0 {
+		all := &options{prod: p.opts}
+		all.prod.headers = append([]kgo.RecordHeader(nil), p.opts.headers...)
+		for _, c := range call {
+			c(all)
+		}
+		o = all.prod
 	}
-	o := all.prod
 	val, err := o.enc.Encode(v)
 	if err != nil {
 		return nil, fmt.Errorf("producer %s: encoding %T: %w", p.topic, v, err)

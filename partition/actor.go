@@ -2,6 +2,7 @@ package partition
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -131,6 +132,10 @@ func (a *partitionActor) start(c actor.Context) {
 // accept takes a fetched batch into the tracker and the lanes.
 func (a *partitionActor) accept(recs []*kgo.Record) {
 	slab := make([]rec, len(recs))
+	a.tr.q = slices.Grow(a.tr.q, len(recs))
+	if a.one != nil {
+		a.one.q = slices.Grow(a.one.q, len(recs))
+	}
 	for i, r := range recs {
 		x := &slab[i]
 		x.r = r
