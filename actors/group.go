@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/actord/actord/partition"
 )
@@ -100,6 +102,7 @@ func (g *group) start() error {
 		kgo.ConsumeResetOffset(reset),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(g.rt.cfg.Runtime.CommitInterval),
+		kgo.AutoCommitCallback(g.committed),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(g.assigned),
 		kgo.OnPartitionsRevoked(g.revoked),
@@ -193,6 +196,22 @@ func (g *group) spawn(cl *kgo.Client, c *consumer, p int32) (*partition.Handle, 
 		return nil, v
 	}
 	return nil, fmt.Errorf("unexpected reply %T", res)
+}
+
+// committed logs a failed interval commit: the records stay uncommitted
+// and the next commit carries them.
+func (g *group) committed(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+	if err != nil {
+		g.log.Warn("commit failed; the next commit retries it", "error", err)
+		return
+	}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if e := kerr.ErrorForCode(p.ErrorCode); e != nil {
+				g.log.Warn("commit failed; the next commit retries it", "topic", t.Topic, "partition", p.Partition, "error", e)
+			}
+		}
+	}
 }
 
 // revoked drains the revoked partitions' actors (bounded by the drain

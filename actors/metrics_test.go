@@ -147,3 +147,32 @@ func TestReadinessFollowsTheBroker(t *testing.T) {
 	t.Cleanup(b2.Close)
 	eventually(t, 30*time.Second, "ready again", func() bool { code, _ := scrape(t, url); return code == 200 })
 }
+
+// Lag is what was produced minus what was handled (and committed).
+func TestLagIsProducedMinusHandled(t *testing.T) {
+	b := startBroker(t)
+	createTopic(t, b.Addr(), "orders", 1)
+	produce(t, b.Addr(), "orders", 100, 1)
+	rt := newRuntime(t, b.Addr(), func(c *config.Config) { c.HTTP.Listen = "127.0.0.1:0" })
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
+		if m.Value >= 60 {
+			select { // the 61st record stalls: 60 handled, 40 not
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, rt)
+	url := "http://" + rt.MetricsAddr() + "/metrics"
+	eventually(t, 20*time.Second, "lag 40 with 60 handled", func() bool {
+		_, body := scrape(t, url)
+		return metricValue(t, body, "actord_consumer_lag", `partition="0"`) == 40 &&
+			metricValue(t, body, "actord_records_handled_total", `topic="orders"`) == 60
+	})
+}

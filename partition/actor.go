@@ -63,9 +63,16 @@ type partitionActor struct {
 	workers []*actor.PID
 	idle    []*actor.PID
 	busy    int // workers holding work
+	// out is the work handed to workers; a periodic tick marks the
+	// finished prefix of each, so a long run's early records commit (and
+	// count) before the run ends.
+	out     map[*work]struct{}
+	ticking bool
 
 	deadInFlight int
-	timers       map[*time.Timer]struct{}
+	// timers are the pending backoff, retry and progress timers, stopped
+	// when the actor stops; each forgets itself once it has fired.
+	timers map[*timerKey]*time.Timer
 
 	draining bool
 	drainTo  []*actor.PID
@@ -74,7 +81,8 @@ type partitionActor struct {
 }
 
 func newPartitionActor(h *Handle, ctx context.Context) *partitionActor {
-	a := &partitionActor{h: h, cfg: h.cfg, ctx: ctx, timers: map[*time.Timer]struct{}{}, stop: new(atomic.Bool)}
+	a := &partitionActor{h: h, cfg: h.cfg, ctx: ctx, timers: map[*timerKey]*time.Timer{}, stop: new(atomic.Bool),
+		out: map[*work]struct{}{}}
 	switch a.cfg.Ordering {
 	case ByPartition:
 		a.one = &lane{}
@@ -95,6 +103,10 @@ func (a *partitionActor) Receive(c actor.Context) {
 	case *work:
 		a.workDone(c, m)
 		a.dispatch(c)
+	case *progressTick:
+		a.ticking = false
+		a.progress()
+		a.tick(c)
 	case *laneDue:
 		m.l.waiting = false
 		a.makeReady(m.l)
@@ -110,8 +122,10 @@ func (a *partitionActor) Receive(c actor.Context) {
 		a.stop.Store(true)
 		a.drainTo = append(a.drainTo, c.Sender())
 		a.maybeDrained(c)
+	case timerFired:
+		delete(a.timers, m.k)
 	case *actor.Stopping:
-		for t := range a.timers {
+		for _, t := range a.timers {
 			t.Stop()
 		}
 	}
@@ -206,7 +220,48 @@ func (a *partitionActor) dispatch(c actor.Context) {
 		a.idle = a.idle[:len(a.idle)-1]
 		w.worker = pid
 		a.busy++
+		a.out[w] = struct{}{}
 		c.Send(pid, w)
+	}
+	a.tick(c)
+}
+
+type progressTick struct{}
+
+// progressEvery is how often the finished prefix of running work is
+// marked.
+const progressEvery = 100 * time.Millisecond
+
+// tick arms the progress timer while work is out.
+func (a *partitionActor) tick(c actor.Context) {
+	if a.ticking || len(a.out) == 0 {
+		return
+	}
+	a.ticking = true
+	self, root := c.Self(), c.ActorSystem().Root
+	a.after(progressEvery, func() { root.Send(self, &progressTick{}) })
+}
+
+// progress finishes the records that running work reports done (its
+// successful prefix) and marks what that frees for commit.
+func (a *partitionActor) progress() {
+	handled := 0
+	for w := range a.out {
+		p := int(w.progress.Load())
+		for i := w.reported; i < p; i++ {
+			w.recs[i].finished = true
+			handled++
+		}
+		if p > w.reported {
+			w.reported = p
+		}
+	}
+	if handled == 0 {
+		return
+	}
+	a.advance()
+	if a.cfg.Hooks.Finished != nil {
+		a.cfg.Hooks.Finished(handled, 0, 0, 0)
 	}
 }
 
@@ -216,11 +271,16 @@ func (a *partitionActor) dispatch(c actor.Context) {
 func (a *partitionActor) workDone(c actor.Context, w *work) {
 	a.busy--
 	a.idle = append(a.idle, w.worker)
+	delete(a.out, w)
 	handled, retried := 0, 0
 	fi := 0
 	var failedRecs []*rec
 	var failedErrs []error
-	for i := 0; i < w.done; i++ {
+	// Records before w.reported were finished by a progress tick.
+	for fi < len(w.fails) && w.fails[fi].idx < w.reported {
+		fi++
+	}
+	for i := w.reported; i < w.done; i++ {
 		x := w.recs[i]
 		if fi < len(w.fails) && w.fails[fi].idx == i {
 			failedRecs = append(failedRecs, x)
@@ -306,10 +366,18 @@ func (a *partitionActor) failed(c actor.Context, x *rec, err error) bool {
 
 // after runs fn after d unless the actor stops first.
 func (a *partitionActor) after(d time.Duration, fn func()) {
-	var t *time.Timer
-	t = time.AfterFunc(d, fn)
-	a.timers[t] = struct{}{}
+	self, root := a.h.pid, a.h.root
+	k := &timerKey{}
+	a.timers[k] = time.AfterFunc(d, func() {
+		fn()
+		root.Send(self, timerFired{k})
+	})
 }
+
+type (
+	timerKey   struct{ _ byte }
+	timerFired struct{ k *timerKey }
+)
 
 func (a *partitionActor) deadLetter(c actor.Context, x *rec) {
 	f := Failure{Group: a.cfg.Group, Attempts: x.attempt, Err: x.lastErr, FailedAt: time.Now()}

@@ -25,6 +25,11 @@ type work struct {
 	cur   int // the record being run
 	done  int // records run (finished or failed), from the front
 	fails []failed
+	// progress is the count of records, from the front, that succeeded
+	// with no failure before them; the partition actor reads it while the
+	// work runs, and reported is how many of those it has finished.
+	progress atomic.Int32
+	reported int
 }
 
 type failed struct {
@@ -85,6 +90,10 @@ func (h *handlerActor) run(c actor.Context, w *work) {
 			if w.stopOnFail {
 				return
 			}
+			continue
+		}
+		if len(w.fails) == 0 {
+			w.progress.Store(int32(i + 1))
 		}
 	}
 }
