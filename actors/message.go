@@ -70,8 +70,10 @@ type DecodeError struct {
 	Err       error
 }
 
+// Error names the record and why it could not be decoded.
 func (e *DecodeError) Error() string {
 	return "cannot decode record " + e.Topic + "/" + itoa(int64(e.Partition)) + "@" + itoa(e.Offset) + ": " + e.Err.Error()
 }
 
+// Unwrap returns the decoder's error.
 func (e *DecodeError) Unwrap() error { return e.Err }

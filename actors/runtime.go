@@ -68,10 +68,12 @@ type UnreachableError struct {
 	Err     error
 }
 
+// Error names the bootstrap servers and the cause.
 func (e *UnreachableError) Error() string {
 	return fmt.Sprintf("cannot reach Kafka at %s: %v", e.Brokers, e.Err)
 }
 
+// Unwrap returns the client's error.
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // RuntimeOption tunes a Runtime.

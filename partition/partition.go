@@ -49,6 +49,7 @@ func ParseOrdering(s string) (Ordering, error) {
 	return 0, fmt.Errorf("ordering %q is not one of partition, key, unordered", s)
 }
 
+// String is the config word for the mode.
 func (o Ordering) String() string {
 	switch o {
 	case ByPartition:

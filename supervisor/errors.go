@@ -22,6 +22,7 @@ const (
 	Permanent
 )
 
+// String names the directive.
 func (d Directive) String() string {
 	switch d {
 	case Done:
@@ -66,6 +67,7 @@ func PermanentError(err error) error {
 // PanicError is the failure recorded when a handler panics.
 type PanicError struct{ Value any }
 
+// Error says the handler panicked, with the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.Value) }
 
 // ErrHandlerTimeout is the failure of an attempt that outlived the
