@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: test build fmt deps run bench
+.PHONY: test build fmt deps run bench test-long
 
 # deps installs the real Kafka clients the interop tests use: kcat
 # (librdkafka) and Debian's python3-kafka (for Debian's own /usr/bin/python3).
@@ -38,3 +38,20 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 20m ./partition/ ./schema/ ./bench/ > bench/gobench.txt || { cat bench/gobench.txt; exit 1; }
 	@cat bench/gobench.txt
 	$(GO) run ./bench/cmd/report -gobench bench/gobench.txt -out bench/RESULTS.md $(BENCHFLAGS)
+
+# test-long runs the reliability suite's long variants (ACTORD_LONG=1):
+# 100,000 records through the crash and churn scenarios, six broker
+# restarts (each scenario prints one `scenario=... sent= handled= lost=
+# duplicated=` line; docs/reliability.md keeps the last run's figures),
+# then FUZZTIME of fuzzing for each fuzz target of config loading, record
+# decoding (JSON, Avro, dead-letter headers) and the command line's value
+# parsing.
+FUZZTIME ?= 30s
+test-long:
+	ACTORD_LONG=1 $(GO) test -race -count=1 -timeout 30m -v -run . ./reliability/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./schema/
+	$(GO) test -run '^$$' -fuzz '^FuzzJSONDecode$$' -fuzztime $(FUZZTIME) ./actors/
+	$(GO) test -run '^$$' -fuzz '^FuzzDeadLetterRecord$$' -fuzztime $(FUZZTIME) ./actors/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHeaders$$' -fuzztime $(FUZZTIME) ./cli/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTopicConfigs$$' -fuzztime $(FUZZTIME) ./cli/
