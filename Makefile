@@ -25,7 +25,8 @@ fmt:
 
 # run is the one-command demo on the embedded broker (Ctrl-C to stop).
 run:
-	$(GO) run ./examples/quickstart
+	$(GO) build -o bin/quickstart ./examples/quickstart
+	./bin/quickstart
 
 # bench measures actord against raw franz-go on the embedded broker, both
 # sides in one process run (a few minutes on 2 cores; not part of test):
