@@ -96,6 +96,9 @@ func (g *group) start() error {
 			reset = kgo.NewOffset().AtEnd()
 		}
 	}
+	if st := g.rt.cfg.Kafka.SessionTimeout; st > 0 {
+		base = append(base, kgo.SessionTimeout(st))
+	}
 	cl, err := kgo.NewClient(append(base,
 		kgo.ConsumerGroup(g.name),
 		kgo.ConsumeTopics(g.topics()...),

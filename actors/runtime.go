@@ -171,6 +171,9 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	err := rt.prod.Ping(pctx)
 	cancel()
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("start interrupted: %w", ctx.Err())
+		}
 		return &UnreachableError{Brokers: rt.cfg.Kafka.BootstrapServers, Err: err}
 	}
 	if rt.cfg.HTTP.Listen != "" {

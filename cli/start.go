@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -46,6 +47,11 @@ commits and leaves the groups; a second signal exits at once.`,
 			rt.Logger().Info("actord starting", "consumers", len(consumers), "groups", groupNames(consumers),
 				"brokers", rt.Config().Kafka.BootstrapServers)
 			if err := rt.Run(cmd.Context()); err != nil {
+				if cmd.Context().Err() != nil && errors.Is(err, context.Canceled) {
+					// A signal before the runtime was up: nothing to drain.
+					rt.Logger().Info("actord stopped before it started")
+					return nil
+				}
 				var ue *actors.UnreachableError
 				if errors.As(err, &ue) {
 					return brokerUnreachable(rt.Config().Kafka.Brokers(), ue.Err)

@@ -51,6 +51,12 @@ type Kafka struct {
 	// RequestTimeout bounds how long any one command or admin call waits on
 	// an unreachable or unresponsive cluster before it fails. Default 10s.
 	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	// SessionTimeout is how long the group coordinator waits for a
+	// silent member before it hands the member's partitions to others
+	// (Java client: session.timeout.ms). Shorter moves a crashed
+	// member's partitions sooner; too short expels members that pause.
+	// Default 45s.
+	SessionTimeout time.Duration `mapstructure:"session_timeout"`
 	// SASL authenticates the clients; empty mechanism means none.
 	SASL SASL `mapstructure:"sasl"`
 	// TLS encrypts the connections when Enabled.
@@ -260,6 +266,7 @@ func Default() Config {
 			BootstrapServers: "localhost:9092",
 			DialTimeout:      5 * time.Second,
 			RequestTimeout:   10 * time.Second,
+			SessionTimeout:   45 * time.Second,
 		},
 		Broker: Broker{
 			Listen:            "127.0.0.1:9092",

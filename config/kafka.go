@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
@@ -38,6 +39,9 @@ func (k Kafka) ClientOpts() ([]kgo.Opt, error) {
 		kgo.SeedBrokers(k.Brokers()...),
 		kgo.DialTimeout(k.DialTimeout),
 		kgo.RetryTimeout(k.RequestTimeout),
+		// Refresh metadata soon after a broker comes back, not after
+		// franz-go's default 5s.
+		kgo.MetadataMinAge(500 * time.Millisecond),
 	}
 	if k.ClientID != "" {
 		opts = append(opts, kgo.ClientID(k.ClientID))

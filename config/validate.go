@@ -280,6 +280,9 @@ func (k Kafka) check(ck *checker) {
 	}
 	ck.positive("kafka.dial_timeout", k.DialTimeout)
 	ck.positive("kafka.request_timeout", k.RequestTimeout)
+	if k.SessionTimeout < 6*time.Second || k.SessionTimeout > 5*time.Minute {
+		ck.add("kafka.session_timeout", "must be between 6s and 5m (the brokers' usual group.min/max.session.timeout.ms), got %s", k.SessionTimeout)
+	}
 
 	s := k.SASL
 	switch s.Mechanism {
