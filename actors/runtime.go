@@ -95,17 +95,7 @@ func New(cfg config.Config, opts ...RuntimeOption) (*Runtime, error) {
 		rt.log = NewLogger(cfg.Log, os.Stderr)
 	}
 	if !cfg.Kafka.Enabled {
-		sec, err := broker.SecurityFrom(cfg.Broker)
-		if err != nil {
-			return nil, err
-		}
-		b, err := broker.Start(broker.Config{
-			Listen:            cfg.Broker.Listen,
-			DataDir:           cfg.Broker.DataDir,
-			AutoCreateTopics:  cfg.Broker.AutoCreateTopics,
-			DefaultPartitions: cfg.Broker.DefaultPartitions,
-			Security:          sec,
-		})
+		b, err := broker.StartFromConfig(cfg.Broker)
 		if err != nil {
 			return nil, err
 		}

@@ -410,3 +410,21 @@ func (c *authConn) answer(r saslReq, msg string) {
 	c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
 	c.Conn.Write(buf)
 }
+
+// StartFromConfig starts the embedded broker as the broker section of the
+// configuration describes it (listen address, data dir, auto-creation,
+// default partitions, SASL and TLS): the one way `--embedded`,
+// `kafka.enabled: false` and the runtime start it.
+func StartFromConfig(b config.Broker) (*Broker, error) {
+	sec, err := SecurityFrom(b)
+	if err != nil {
+		return nil, err
+	}
+	return Start(Config{
+		Listen:            b.Listen,
+		DataDir:           b.DataDir,
+		AutoCreateTopics:  b.AutoCreateTopics,
+		DefaultPartitions: b.DefaultPartitions,
+		Security:          sec,
+	})
+}

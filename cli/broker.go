@@ -57,20 +57,11 @@ config file and the environment).`,
 			if err != nil {
 				return err
 			}
-			sec, err := broker.SecurityFrom(cfg.Broker)
+			b, err := broker.StartFromConfig(cfg.Broker)
 			if err != nil {
 				return err
 			}
-			b, err := broker.Start(broker.Config{
-				Listen:            cfg.Broker.Listen,
-				DataDir:           cfg.Broker.DataDir,
-				AutoCreateTopics:  cfg.Broker.AutoCreateTopics,
-				DefaultPartitions: cfg.Broker.DefaultPartitions,
-				Security:          sec,
-			})
-			if err != nil {
-				return err
-			}
+			sec, _ := broker.SecurityFrom(cfg.Broker) // valid: StartFromConfig checked it
 			// Close persists the data dir: it must run on every way out.
 			defer b.Close()
 			fmt.Fprintf(a.stdout, "broker listening on %s\n", b.Addr())

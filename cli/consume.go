@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,12 +12,12 @@ import (
 	"math/big"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/actord/actord/handler"
 	"github.com/actord/actord/schema"
 )
 
@@ -241,51 +240,15 @@ func (rw *recordWriter) write(r *kgo.Record) error {
 
 func (rw *recordWriter) flush() error { return rw.w.Flush() }
 
-// jsonRecord is the JSON shape of one record, shared by `actord consume -o
-// json` and the log handler kind: exactly these fields, in this order.
-// Key, Value and header values are a string when valid UTF-8, null when
-// absent and {"base64": "..."} otherwise (see jsonBytes).
-type jsonRecord struct {
-	Topic     string         `json:"topic"`
-	Partition int32          `json:"partition"`
-	Offset    int64          `json:"offset"`
-	Key       any            `json:"key"`
-	Headers   map[string]any `json:"headers"`
-	Value     any            `json:"value"`
-	Timestamp string         `json:"timestamp"`
-}
+// jsonRecord is the JSON shape of one record, shared with the log handler
+// kind: handler.Record.
+type jsonRecord = handler.Record
 
-// recordJSON is r in the shape of jsonRecord. A header name that repeats
-// keeps its last value.
-func recordJSON(r *kgo.Record) jsonRecord {
-	hs := make(map[string]any, len(r.Headers))
-	for _, h := range r.Headers {
-		hs[h.Key] = jsonBytes(h.Value)
-	}
-	return jsonRecord{
-		Topic:     r.Topic,
-		Partition: r.Partition,
-		Offset:    r.Offset,
-		Key:       jsonBytes(r.Key),
-		Headers:   hs,
-		Value:     jsonBytes(r.Value),
-		Timestamp: r.Timestamp.UTC().Format(time.RFC3339Nano),
-	}
-}
+// recordJSON is r in the shape of jsonRecord.
+func recordJSON(r *kgo.Record) jsonRecord { return handler.RecordOf(r) }
 
-// jsonBytes is b for JSON without loss: nil stays null, valid UTF-8 is a
-// string, anything else is {"base64": "..."} (a bare string would have
-// its invalid bytes replaced).
-func jsonBytes(b []byte) any {
-	switch {
-	case b == nil:
-		return nil
-	case utf8.Valid(b):
-		return string(b)
-	default:
-		return map[string]string{"base64": base64.StdEncoding.EncodeToString(b)}
-	}
-}
+// jsonBytes is b for JSON without loss (handler.Bytes).
+func jsonBytes(b []byte) any { return handler.Bytes(b) }
 
 // avroDecoder turns the Avro records of `consume --schema` into JSON
 // values. It is used by one goroutine.

@@ -169,17 +169,7 @@ func (a *app) connect(cfg *config.Config) (func(), error) {
 	if cfg.Kafka.Enabled {
 		return func() {}, nil
 	}
-	sec, err := broker.SecurityFrom(cfg.Broker)
-	if err != nil {
-		return nil, err
-	}
-	b, err := broker.Start(broker.Config{
-		Listen:            cfg.Broker.Listen,
-		DataDir:           cfg.Broker.DataDir,
-		AutoCreateTopics:  cfg.Broker.AutoCreateTopics,
-		DefaultPartitions: cfg.Broker.DefaultPartitions,
-		Security:          sec,
-	})
+	b, err := broker.StartFromConfig(cfg.Broker)
 	if err != nil {
 		return nil, err
 	}

@@ -11,11 +11,11 @@ import (
 	"github.com/actord/actord/actors"
 )
 
-// jsonRecord is the JSON shape of one record, the same as `actord consume
-// -o json`: exactly these fields, in this order. Key, value and header
-// values are a string when valid UTF-8, null when absent and
-// {"base64": "..."} otherwise.
-type jsonRecord struct {
+// Record is the JSON shape of one record, shared by the log handler kind
+// and `actord consume -o json`: exactly these fields, in this order. Key,
+// value and header values are a string when valid UTF-8, null when absent
+// and {"base64": "..."} otherwise.
+type Record struct {
 	Topic     string         `json:"topic"`
 	Partition int32          `json:"partition"`
 	Offset    int64          `json:"offset"`
@@ -25,14 +25,27 @@ type jsonRecord struct {
 	Timestamp string         `json:"timestamp"`
 }
 
-func recordJSON(m actors.Message[[]byte]) jsonRecord {
-	return jsonRecord{
+// RecordOf is r in the shape of Record.
+func RecordOf(r *kgo.Record) Record {
+	return Record{
+		Topic:     r.Topic,
+		Partition: r.Partition,
+		Offset:    r.Offset,
+		Key:       Bytes(r.Key),
+		Headers:   headersJSON(r.Headers),
+		Value:     Bytes(r.Value),
+		Timestamp: r.Timestamp.UTC().Format(time.RFC3339Nano),
+	}
+}
+
+func recordJSON(m actors.Message[[]byte]) Record {
+	return Record{
 		Topic:     m.Topic,
 		Partition: m.Partition,
 		Offset:    m.Offset,
-		Key:       jsonBytes(m.Key),
+		Key:       Bytes(m.Key),
 		Headers:   headersJSON(m.Headers),
-		Value:     jsonBytes(m.Raw),
+		Value:     Bytes(m.Raw),
 		Timestamp: m.Timestamp.UTC().Format(time.RFC3339Nano),
 	}
 }
@@ -42,15 +55,15 @@ func recordJSON(m actors.Message[[]byte]) jsonRecord {
 func headersJSON(hs []kgo.RecordHeader) map[string]any {
 	out := make(map[string]any, len(hs))
 	for _, h := range hs {
-		out[h.Key] = jsonBytes(h.Value)
+		out[h.Key] = Bytes(h.Value)
 	}
 	return out
 }
 
-// jsonBytes is b for JSON without loss: nil stays null, valid UTF-8 is a
+// Bytes is b for JSON without loss: nil stays null, valid UTF-8 is a
 // string, anything else is {"base64": "..."} (a bare string would have its
 // invalid bytes replaced).
-func jsonBytes(b []byte) any {
+func Bytes(b []byte) any {
 	switch {
 	case b == nil:
 		return nil
