@@ -8,7 +8,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // unreachableError is the one-line failure of a command that could not
@@ -121,4 +123,38 @@ func unreachableReason(err error) string {
 		return op.Err.Error()
 	}
 	return err.Error()
+}
+
+// withClient runs fn with a client of the configured cluster (the embedded
+// broker with --embedded) and a context that ends after
+// kafka.request_timeout. A cluster that cannot be reached is reported as
+// one line naming the addresses.
+func (a *app) withClient(cmd *cobra.Command, fn func(context.Context, *kgo.Client) error) error {
+	cfg, err := a.loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	stop, err := a.connect(&cfg)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	opts, err := cfg.Kafka.ClientOpts()
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), cfg.Kafka.RequestTimeout)
+	defer cancel()
+	if err := fn(ctx, cl); err != nil {
+		if isUnreachable(err) {
+			return brokerUnreachable(cfg.Kafka.Brokers(), err)
+		}
+		return err
+	}
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -17,9 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// groupsDefaultTimeout bounds a groups command when kafka.request_timeout
-// is unset (zero).
-const groupsDefaultTimeout = 10 * time.Second
 
 func (a *app) groupsCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -50,7 +46,7 @@ func (a *app) groupsListCmd() *cobra.Command {
 			if err := a.checkOutput(); err != nil {
 				return err
 			}
-			return a.withGroupAdmin(cmd, func(ctx context.Context, cl *kgo.Client) error {
+			return a.withClient(cmd, func(ctx context.Context, cl *kgo.Client) error {
 				list, err := listGroups(ctx, kadm.NewClient(cl))
 				if err != nil {
 					return err
@@ -90,7 +86,7 @@ topic, then partition.`,
 			if err := a.checkOutput(); err != nil {
 				return err
 			}
-			return a.withGroupAdmin(cmd, func(ctx context.Context, cl *kgo.Client) error {
+			return a.withClient(cmd, func(ctx context.Context, cl *kgo.Client) error {
 				d, err := describeGroup(ctx, cl, args[0])
 				if err != nil {
 					return err
@@ -102,44 +98,6 @@ topic, then partition.`,
 			})
 		},
 	}
-}
-
-// withGroupAdmin runs fn with a client of the configured cluster (the
-// embedded broker with --embedded) and a context that ends after
-// kafka.request_timeout. A cluster that cannot be reached is reported as
-// one line naming the addresses.
-func (a *app) withGroupAdmin(cmd *cobra.Command, fn func(context.Context, *kgo.Client) error) error {
-	cfg, err := a.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	stop, err := a.connect(&cfg)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	opts, err := cfg.Kafka.ClientOpts()
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return fmt.Errorf("kafka client: %w", err)
-	}
-	defer cl.Close()
-	timeout := cfg.Kafka.RequestTimeout
-	if timeout <= 0 {
-		timeout = groupsDefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-	defer cancel()
-	if err := fn(ctx, cl); err != nil {
-		if isUnreachable(err) {
-			return brokerUnreachable(cfg.Kafka.Brokers(), err)
-		}
-		return err
-	}
-	return nil
 }
 
 // listedGroup is one line of `groups list`.

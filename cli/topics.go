@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/topics"
 )
@@ -167,42 +168,12 @@ func (a *app) topicsDeleteCmd() *cobra.Command {
 	}
 }
 
-// withAdmin runs fn with a topics Admin on the configured cluster (the
-// embedded broker with --embedded) and a context that ends after
-// kafka.request_timeout. A cluster that cannot be reached is reported as
-// one line naming the addresses.
+// withAdmin runs fn with a topics Admin on the configured cluster, as
+// withClient does.
 func (a *app) withAdmin(cmd *cobra.Command, fn func(context.Context, *topics.Admin) error) error {
-	cfg, err := a.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	stop, err := a.connect(&cfg)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	opts, err := cfg.Kafka.ClientOpts()
-	if err != nil {
-		return err
-	}
-	adm, err := topics.NewAdminFromOpts(opts...)
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	timeout := cfg.Kafka.RequestTimeout
-	if timeout <= 0 {
-		timeout = topicsDefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-	defer cancel()
-	if err := fn(ctx, adm); err != nil {
-		if isUnreachable(err) {
-			return brokerUnreachable(cfg.Kafka.Brokers(), err)
-		}
-		return err
-	}
-	return nil
+	return a.withClient(cmd, func(ctx context.Context, cl *kgo.Client) error {
+		return fn(ctx, topics.NewAdmin(cl))
+	})
 }
 
 // printTopic writes one topic as a key/value block and a partition table.
