@@ -16,7 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-
 func (a *app) groupsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "groups",
