@@ -11,7 +11,7 @@ deps:
 	command -v kcat >/dev/null || (apt-get update && apt-get install -y kcat)
 	/usr/bin/python3 -c 'import kafka' 2>/dev/null || (apt-get update && apt-get install -y python3-kafka)
 
-test: deps
+test: deps fmt
 	$(GO) vet ./...
 	$(GO) test -race -timeout 10m ./...
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s
