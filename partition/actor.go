@@ -145,6 +145,9 @@ func (a *partitionActor) start(c actor.Context) {
 
 // accept takes a fetched batch into the tracker and the lanes.
 func (a *partitionActor) accept(recs []*kgo.Record) {
+	if a.lanes != nil {
+		a.sweepLanes()
+	}
 	slab := make([]rec, len(recs))
 	a.tr.q = slices.Grow(a.tr.q, len(recs))
 	if a.one != nil {
@@ -318,13 +321,22 @@ func (a *partitionActor) workDone(c actor.Context, w *work) {
 	a.maybeDrained(c)
 }
 
-// settle forgets an empty idle key lane, or queues it when it can run.
+// settle queues a lane that can run again.
 func (a *partitionActor) settle(l *lane) {
-	if len(l.q) == 0 && !l.waiting && !l.busy && a.lanes != nil {
-		delete(a.lanes, l.key)
+	a.makeReady(l)
+}
+
+// sweepLanes forgets idle empty key lanes once there are many: keeping them
+// saves re-creating a lane per key per batch, sweeping bounds the map.
+func (a *partitionActor) sweepLanes() {
+	if len(a.lanes) <= max(4*a.cfg.MaxInFlight, 4096) {
 		return
 	}
-	a.makeReady(l)
+	for k, l := range a.lanes {
+		if len(l.q) == 0 && !l.waiting && !l.busy {
+			delete(a.lanes, k)
+		}
+	}
 }
 
 // failed decides what follows a failed attempt of x and reports whether it

@@ -71,18 +71,23 @@ func (h *handlerActor) Receive(c actor.Context) {
 }
 
 func (h *handlerActor) run(c actor.Context, w *work) {
+	timed := h.cfg.Hooks.Attempt != nil
+	var start time.Time
+	if timed {
+		start = time.Now()
+	}
 	for i := w.done; i < len(w.recs); i++ {
 		if w.stop.Load() {
 			return
 		}
 		w.cur = i
-		var start time.Time
-		if h.cfg.Hooks.Attempt != nil {
-			start = time.Now()
-		}
 		err := h.attempt(c, w.recs[i])
-		if h.cfg.Hooks.Attempt != nil {
-			h.cfg.Hooks.Attempt(time.Since(start))
+		if timed {
+			// One clock read per record: this attempt's end is the next
+			// one's start.
+			end := time.Now()
+			h.cfg.Hooks.Attempt(end.Sub(start))
+			start = end
 		}
 		w.done = i + 1
 		if err != nil {
