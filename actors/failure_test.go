@@ -285,3 +285,42 @@ func TestKeyModeRetryBlocksOnlyItsKey(t *testing.T) {
 }
 
 var _ = strconv.Itoa
+
+// Unordered and key modes with failures scattered through the stream:
+// every record ends handled and the commit reaches the end.
+func TestConcurrentModesWithScatteredRetries(t *testing.T) {
+	for _, mode := range []partition.Ordering{partition.Unordered, partition.ByKey} {
+		t.Run(mode.String(), func(t *testing.T) {
+			b := startBroker(t)
+			createTopic(t, b.Addr(), "orders", 2)
+			const n = 2000
+			produce(t, b.Addr(), "orders", n, 40)
+			rt := newRuntime(t, b.Addr())
+			seen := newCounter()
+			err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
+				if m.Value%7 == 0 && m.Attempt == 1 {
+					return errors.New("transient")
+				}
+				seen.add(strconv.Itoa(m.Value))
+				return nil
+			}, actors.Ordering(mode), actors.Concurrency(4), fastRetries())
+			if err != nil {
+				t.Fatal(err)
+			}
+			start(t, rt)
+			eventually(t, 30*time.Second, "every record handled", func() bool { return seen.distinct() == n })
+			eventually(t, 10*time.Second, "committed to the end", func() bool {
+				c := committed(t, b.Addr(), "processor", "orders")
+				for p, e := range endOffsets(t, b.Addr(), "orders") {
+					if c[p] != e {
+						return false
+					}
+				}
+				return true
+			})
+			if d := seen.dups(); d != 0 {
+				t.Fatalf("%d records handled twice", d)
+			}
+		})
+	}
+}

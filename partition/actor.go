@@ -304,7 +304,7 @@ func (a *partitionActor) workDone(c actor.Context, w *work) {
 			l.q = append(q, l.q...)
 		}
 	} else if len(rest) > 0 {
-		a.pending = append(rest[:len(rest):len(rest)], a.pending...)
+		a.pending = append(slices.Clone(rest), a.pending...)
 	}
 	for i, x := range failedRecs {
 		if a.failed(c, x, failedErrs[i]) {
@@ -318,6 +318,10 @@ func (a *partitionActor) workDone(c actor.Context, w *work) {
 	if a.cfg.Hooks.Finished != nil {
 		a.cfg.Hooks.Finished(handled, len(failedRecs), retried, 0)
 	}
+	// w.recs shares its backing array with the lane's queue: let go of the
+	// records (and the fetch buffers behind them) now that they are
+	// finished or queued again elsewhere.
+	clear(w.recs)
 	a.maybeDrained(c)
 }
 
