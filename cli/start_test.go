@@ -221,3 +221,62 @@ consumers:
 		t.Fatalf("stderr = %q", stderr.String())
 	}
 }
+
+// SIGTERM drains; a second signal while the drain waits exits at once.
+func TestStartSecondSignalExitsAtOnce(t *testing.T) {
+	addr := startTestBroker(t)
+	dir := t.TempDir()
+	started := filepath.Join(dir, "started")
+	script := filepath.Join(dir, "slow.sh")
+	// The handler outlives any drain timeout the test would wait for.
+	os.WriteFile(script, []byte("#!/bin/sh\ntouch "+started+"\nexec sleep 600\n"), 0o755)
+	cfgFile := filepath.Join(dir, "actord.yaml")
+	os.WriteFile(cfgFile, []byte(`kafka: {bootstrap_servers: "`+addr+`"}
+http: {listen: ""}
+log: {level: warn}
+runtime: {drain_timeout: 5m}
+consumers:
+  - {topic: orders, group: processor, handler: {exec: ["`+script+`"]}}
+`), 0o644)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "orders", Value: []byte("x")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(actordBinary(t), "start", "--config", cfgFile)
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitFor(t, 20*time.Second, "the handler running", func() bool {
+		_, err := os.Stat(started)
+		return err == nil
+	})
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		t.Fatalf("exited on the first signal while a record was in flight (drain 5m): %v\n%s", err, out.String())
+	case <-time.After(300 * time.Millisecond): // the first signal must not end it: this is the check, not a wait for an outcome
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a forced exit reported success")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the second signal did not end the process\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "second signal") {
+		t.Errorf("output does not say why it stopped:\n%s", out.String())
+	}
+}

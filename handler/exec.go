@@ -64,6 +64,7 @@ func (h *execHandler) handle(ctx context.Context, m actors.Message[[]byte]) erro
 	}
 	cmd := exec.CommandContext(ctx, name, h.argv[1:]...)
 	cmd.WaitDelay = execWaitDelay
+	dieWithParent(cmd)
 	cmd.Env = append(os.Environ(),
 		"ACTORD_TOPIC="+m.Topic,
 		"ACTORD_PARTITION="+itoa(m.Partition),

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package handler
+
+import "os/exec"
+
+// dieWithParent is a no-op where the kernel offers no parent-death signal.
+func dieWithParent(*exec.Cmd) {}
