@@ -44,14 +44,7 @@ func Consume[T any](rt *Runtime, topic, group string, fn func(context.Context, M
 	if err != nil {
 		return err
 	}
-	dec := c.opts.decoder
-	c.handle = func(ctx context.Context, r *kgo.Record, attempt int) error {
-		var v T
-		if err := dec.Decode(r.Value, &v); err != nil {
-			return supervisor.PermanentError(&DecodeError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Err: err})
-		}
-		return fn(ctx, newMessage(r, attempt, v))
-	}
+	c.handle = typed(c.opts.decoder, fn)
 	return rt.register(c)
 }
 
@@ -79,6 +72,16 @@ func newConsumer(rt *Runtime, topic, group string, opts []Option) (*consumer, er
 	}
 	o := defaultOptions()
 	o.maxInFlight = rt.cfg.Runtime.MaxInFlight
+	o = rt.resolve(o, opts)
+	if o.deadLetter == "" {
+		o.deadLetter = topic + ".dlq"
+	}
+	return &consumer{rt: rt, topic: topic, group: group, opts: o, m: newConsumerMetrics(rt.metrics, topic, group)}, nil
+}
+
+// resolve applies opts over o and settles what they leave open: the retry
+// policy's defaults and the decoder (Avro with a schema, else JSON).
+func (rt *Runtime) resolve(o options, opts []Option) options {
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -89,10 +92,19 @@ func newConsumer(rt *Runtime, topic, group string, opts []Option) (*consumer, er
 	if o.decoder == nil {
 		o.decoder = JSON{}
 	}
-	if o.deadLetter == "" {
-		o.deadLetter = topic + ".dlq"
+	return o
+}
+
+// typed runs fn with each record decoded into T by dec; a record that does
+// not decode is a poison record: a permanent failure, never retried.
+func typed[T any](dec Decoder, fn func(context.Context, Message[T]) error) partition.HandlerFunc {
+	return func(ctx context.Context, r *kgo.Record, attempt int) error {
+		var v T
+		if err := dec.Decode(r.Value, &v); err != nil {
+			return supervisor.PermanentError(&DecodeError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Err: err})
+		}
+		return fn(ctx, newMessage(r, attempt, v))
 	}
-	return &consumer{rt: rt, topic: topic, group: group, opts: o, m: newConsumerMetrics(rt.metrics, topic, group)}, nil
 }
 
 func (c *consumer) partitionConfig(p int32) partition.Config {

@@ -67,19 +67,18 @@ func (rt *Runtime) deadLetterFunc(dlq string) partition.DeadLetterFunc {
 func (rt *Runtime) ensureDeadLetterTopic(ctx context.Context, dlq, source string) error {
 	rt.dlqMu.Lock()
 	defer rt.dlqMu.Unlock()
-	if err, ok := rt.dlqTopics[dlq]; ok && err == nil {
+	if _, ok := rt.dlqTopics[dlq]; ok {
 		return nil
 	}
-	adm := topics.NewAdmin(rt.prod)
 	parts, rf := int32(1), int16(0)
-	if info, err := adm.Describe(ctx, source); err == nil && info.Partitions > 0 {
+	if info, err := rt.topics.Describe(ctx, source); err == nil && info.Partitions > 0 {
 		parts, rf = info.Partitions, info.ReplicationFactor
 	}
-	err := adm.Create(ctx, topics.Topic{Name: dlq, Partitions: parts, ReplicationFactor: rf}, true)
+	err := rt.topics.Create(ctx, topics.Topic{Name: dlq, Partitions: parts, ReplicationFactor: rf}, true)
 	if err != nil {
 		return fmt.Errorf("creating dead-letter topic %q: %w", dlq, err)
 	}
-	rt.dlqTopics[dlq] = nil
+	rt.dlqTopics[dlq] = struct{}{}
 	return nil
 }
 
@@ -96,7 +95,7 @@ func (rt *Runtime) reconcile(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, rt.cfg.Kafka.RequestTimeout)
 	defer cancel()
-	rep, err := topics.NewAdmin(rt.prod).Reconcile(ctx, decl)
+	rep, err := rt.topics.Reconcile(ctx, decl)
 	if err != nil {
 		return fmt.Errorf("reconciling topics: %w", err)
 	}

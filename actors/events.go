@@ -29,7 +29,7 @@ type eventHandler struct {
 	id   string
 	name string
 	opts options
-	run  func(ctx context.Context, r *kgo.Record, attempt int) error
+	run  partition.HandlerFunc
 	pids []*actor.PID
 	next atomic.Uint64
 	dlq  string
@@ -71,17 +71,7 @@ func On[T any](rt *Runtime, name string, fn func(context.Context, Message[T]) er
 	}
 	o := defaultOptions()
 	o.concurrency = 4
-	for _, opt := range opts {
-		opt(&o)
-	}
-	o.policy = o.policy.WithDefaults()
-	if o.schema != nil && o.decoder == nil {
-		o.decoder = rt.avroDecoder(o.schema)
-	}
-	if o.decoder == nil {
-		o.decoder = JSON{}
-	}
-	dec := o.decoder
+	o = rt.resolve(o, opts)
 	r := rt.events()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -94,13 +84,7 @@ func On[T any](rt *Runtime, name string, fn func(context.Context, Message[T]) er
 	if h.dlq == "" {
 		h.dlq = rt.cfg.Events.Topic + ".dlq"
 	}
-	h.run = func(ctx context.Context, rec *kgo.Record, attempt int) error {
-		var v T
-		if err := dec.Decode(rec.Value, &v); err != nil {
-			return supervisor.PermanentError(&DecodeError{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Err: err})
-		}
-		return fn(ctx, newMessage(rec, attempt, v))
-	}
+	h.run = typed(o.decoder, fn)
 	r.handlers[name] = append(r.handlers[name], h)
 	return nil
 }
@@ -199,7 +183,7 @@ func (r *eventRouter) start(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, rt.cfg.Kafka.RequestTimeout)
 	defer cancel()
-	err := topics.NewAdmin(rt.prod).Create(cctx, topics.Topic{Name: rt.cfg.Events.Topic, Partitions: int32(max(rt.cfg.Broker.DefaultPartitions, 1))}, true)
+	err := rt.topics.Create(cctx, topics.Topic{Name: rt.cfg.Events.Topic, Partitions: int32(max(rt.cfg.Broker.DefaultPartitions, 1))}, true)
 	if err != nil {
 		return fmt.Errorf("events topic: %w", err)
 	}

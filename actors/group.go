@@ -57,12 +57,7 @@ type spawnReq struct{ cfg partition.Config }
 
 func (a *groupActor) Receive(c actor.Context) {
 	if m, ok := c.Message().(*spawnReq); ok {
-		h, err := partition.Spawn(c, c.ActorSystem().Root, m.cfg)
-		if err != nil {
-			c.Respond(err)
-			return
-		}
-		c.Respond(h)
+		c.Respond(partition.Spawn(c, c.ActorSystem().Root, m.cfg))
 	}
 }
 
@@ -192,13 +187,7 @@ func (g *group) spawn(cl *kgo.Client, c *consumer, p int32) (*partition.Handle, 
 	if err != nil {
 		return nil, err
 	}
-	switch v := res.(type) {
-	case *partition.Handle:
-		return v, nil
-	case error:
-		return nil, v
-	}
-	return nil, fmt.Errorf("unexpected reply %T", res)
+	return res.(*partition.Handle), nil
 }
 
 // committed logs a failed interval commit: the records stay uncommitted

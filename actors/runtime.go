@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/broker"
@@ -40,9 +39,11 @@ type Runtime struct {
 
 	embedded *broker.Broker
 	prod     *kgo.Client
-	admin    *kadm.Client
-	metrics  *metrics.Metrics
-	httpSrv  *metrics.Server
+	// topics administers topics (reconcile, events and dead-letter
+	// topics) through the producing client.
+	topics  *topics.Admin
+	metrics *metrics.Metrics
+	httpSrv *metrics.Server
 
 	mu      sync.Mutex
 	groups  map[string]*group
@@ -56,7 +57,7 @@ type Runtime struct {
 	schemas  knownSchemas
 
 	dlqMu      sync.Mutex
-	dlqTopics  map[string]error
+	dlqTopics  map[string]struct{} // dead-letter topics known to exist
 	stopOnce   sync.Once
 	stopResult error
 }
@@ -87,7 +88,7 @@ func WithLogger(l *slog.Logger) RuntimeOption { return func(r *Runtime) { r.log 
 // New builds a runtime from cfg. With kafka.enabled false it starts the
 // embedded broker in-process and points every client at it.
 func New(cfg config.Config, opts ...RuntimeOption) (*Runtime, error) {
-	rt := &Runtime{cfg: cfg, groups: map[string]*group{}, dlqTopics: map[string]error{}}
+	rt := &Runtime{cfg: cfg, groups: map[string]*group{}, dlqTopics: map[string]struct{}{}}
 	for _, o := range opts {
 		o(rt)
 	}
@@ -123,7 +124,7 @@ func New(cfg config.Config, opts ...RuntimeOption) (*Runtime, error) {
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
 	rt.prod = prod
-	rt.admin = kadm.NewClient(prod)
+	rt.topics = topics.NewAdmin(prod)
 	logger := rt.log
 	rt.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(quietHandler{logger.Handler()}).With("component", "protoactor")

@@ -156,7 +156,7 @@ func (h *Handle) ResumeOffset() int64 {
 // Spawn starts a partition actor as a child of parent (the group
 // supervisor) or, with a nil parent, of the root. The actor lives until
 // Drain-and-Stop or Drop.
-func Spawn(spawner actor.SpawnerContext, root *actor.RootContext, cfg Config) (*Handle, error) {
+func Spawn(spawner actor.SpawnerContext, root *actor.RootContext, cfg Config) *Handle {
 	if cfg.Concurrency < 1 || cfg.Ordering == ByPartition {
 		cfg.Concurrency = 1
 	}
@@ -174,7 +174,7 @@ func Spawn(spawner actor.SpawnerContext, root *actor.RootContext, cfg Config) (*
 	props := actor.PropsFromProducer(func() actor.Actor { return newPartitionActor(h, ctx) },
 		actor.WithSupervisor(supervisor.RestartStrategy{Logger: cfg.Logger}))
 	h.pid = spawner.Spawn(props)
-	return h, nil
+	return h
 }
 
 // PID is the partition actor's address.
