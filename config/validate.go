@@ -398,7 +398,9 @@ func (cs Consumer) check(ck *checker, key string) {
 	cs.Handler.check(ck, key+".handler", cs.Topic)
 }
 
-func (h Handler) check(ck *checker, key, topic string) {
+// Kinds names the handler kinds that are set, in the order exec, http,
+// log, forward; a valid handler sets exactly one.
+func (h Handler) Kinds() []string {
 	var kinds []string
 	if h.Exec != nil {
 		kinds = append(kinds, "exec")
@@ -412,6 +414,11 @@ func (h Handler) check(ck *checker, key, topic string) {
 	if h.Forward != nil {
 		kinds = append(kinds, "forward")
 	}
+	return kinds
+}
+
+func (h Handler) check(ck *checker, key, topic string) {
+	kinds := h.Kinds()
 	switch len(kinds) {
 	case 0:
 		ck.add(key, "set exactly one of exec, http, log, forward")

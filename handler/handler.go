@@ -45,19 +45,7 @@ func New(h config.Handler, rt *actors.Runtime, stdout io.Writer) (Func, error) {
 	if stdout == nil {
 		stdout = os.Stdout
 	}
-	var kinds []string
-	if h.Exec != nil {
-		kinds = append(kinds, "exec")
-	}
-	if h.HTTP != nil {
-		kinds = append(kinds, "http")
-	}
-	if h.Log != nil {
-		kinds = append(kinds, "log")
-	}
-	if h.Forward != nil {
-		kinds = append(kinds, "forward")
-	}
+	kinds := h.Kinds()
 	switch len(kinds) {
 	case 0:
 		return nil, errors.New("handler: no kind set: want exactly one of exec, http, log, forward")
