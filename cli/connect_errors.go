@@ -130,19 +130,11 @@ func unreachableReason(err error) string {
 // kafka.request_timeout. A cluster that cannot be reached is reported as
 // one line naming the addresses.
 func (a *app) withClient(cmd *cobra.Command, fn func(context.Context, *kgo.Client) error) error {
-	cfg, err := a.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	stop, err := a.connect(&cfg)
+	cfg, opts, stop, err := a.cluster(cmd)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	opts, err := cfg.Kafka.ClientOpts()
-	if err != nil {
-		return err
-	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)

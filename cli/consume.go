@@ -100,20 +100,11 @@ with a note on stderr (once per fingerprint or id).`,
 // consume prints the records of topic; avro, when not nil, turns the
 // Avro records it knows the schema of into JSON.
 func (a *app) consume(cmd *cobra.Command, topic, group string, fromBeginning bool, count int, avro *avroDecoder) error {
-	cfg, err := a.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	stop, err := a.connect(&cfg)
+	cfg, opts, stop, err := a.cluster(cmd)
 	if err != nil {
 		return err
 	}
 	defer stop()
-
-	opts, err := cfg.Kafka.ClientOpts()
-	if err != nil {
-		return err
-	}
 	start := kgo.NewOffset().AtEnd()
 	if fromBeginning {
 		start = kgo.NewOffset().AtStart()

@@ -146,17 +146,8 @@ type dlqSession struct {
 // never creates topics: asking about a DLQ that does not exist must not
 // create it.
 func (a *app) openDLQ(cmd *cobra.Command, dlq string) (*dlqSession, error) {
-	cfg, err := a.loadConfig(cmd)
+	cfg, opts, stop, err := a.cluster(cmd)
 	if err != nil {
-		return nil, err
-	}
-	stop, err := a.connect(&cfg)
-	if err != nil {
-		return nil, err
-	}
-	opts, err := cfg.Kafka.ClientOpts()
-	if err != nil {
-		stop()
 		return nil, err
 	}
 	cl, err := kgo.NewClient(opts...)

@@ -183,20 +183,11 @@ func parseHeaders(flags []string) ([]kgo.RecordHeader, error) {
 // line into the record's value; a line it rejects stops the command
 // before anything of that line is sent.
 func (a *app) produce(cmd *cobra.Command, topic string, key []byte, headers []kgo.RecordHeader, encode func([]byte) ([]byte, error)) error {
-	cfg, err := a.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	stop, err := a.connect(&cfg)
+	cfg, base, stop, err := a.cluster(cmd)
 	if err != nil {
 		return err
 	}
 	defer stop()
-
-	base, err := cfg.Kafka.ClientOpts()
-	if err != nil {
-		return err
-	}
 	base = append(base,
 		kgo.DefaultProduceTopic(topic),
 		kgo.AllowAutoTopicCreation(),

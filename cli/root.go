@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/broker"
 	"github.com/actord/actord/config"
@@ -175,6 +176,23 @@ func (a *app) connect(cfg *config.Config) (func(), error) {
 	}
 	cfg.Kafka.BootstrapServers = b.Addr()
 	return b.Close, nil
+}
+
+// cluster loads this invocation's configuration, starts the embedded
+// broker when it asks for one, and returns the client options for the
+// cluster; stop ends what it started.
+func (a *app) cluster(cmd *cobra.Command) (cfg config.Config, opts []kgo.Opt, stop func(), err error) {
+	if cfg, err = a.loadConfig(cmd); err != nil {
+		return cfg, nil, nil, err
+	}
+	if stop, err = a.connect(&cfg); err != nil {
+		return cfg, nil, nil, err
+	}
+	if opts, err = cfg.Kafka.ClientOpts(); err != nil {
+		stop()
+		return cfg, nil, nil, err
+	}
+	return cfg, opts, stop, nil
 }
 
 // checkOutput validates -o for listing commands.
