@@ -2,8 +2,6 @@ package actors_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
@@ -11,25 +9,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/broker"
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/internal/kafkatest"
 )
 
 // startBroker runs an embedded broker over TCP for one test.
 func startBroker(t *testing.T) *broker.Broker {
 	t.Helper()
-	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b
+	return kafkatest.Broker(t, broker.Config{AutoCreateTopics: true, DefaultPartitions: 1})
 }
+
+// Shared with the other packages' tests.
+var (
+	createTopic = kafkatest.CreateTopic
+	committed   = kafkatest.Committed
+	endOffsets  = kafkatest.EndOffsets
+	eventually  = kafkatest.Eventually
+)
 
 func testConfig(addr string) config.Config {
 	cfg := config.Default()
@@ -72,20 +72,6 @@ func stopRuntime(t *testing.T, rt *actors.Runtime) {
 	}
 }
 
-func createTopic(t *testing.T, addr, topic string, partitions int32) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // produce writes n records keyed "k<i % keys>" with value "i", spread by key.
 func produce(t *testing.T, addr, topic string, n, keys int) {
 	t.Helper()
@@ -114,63 +100,6 @@ func produce(t *testing.T, addr, topic string, n, keys int) {
 	wg.Wait()
 	if perr != nil {
 		t.Fatal(perr)
-	}
-}
-
-// committed returns the group's committed offsets per partition of topic.
-func committed(t *testing.T, addr, group, topic string) map[int32]int64 {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out := map[int32]int64{}
-	os, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		return out
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == topic {
-			out[o.Partition] = o.At
-		}
-	})
-	return out
-}
-
-// endOffsets returns the end offset of each partition of topic.
-func endOffsets(t *testing.T, addr, topic string) map[int32]int64 {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	lo, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[int32]int64{}
-	lo.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
-	return out
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for an outcome
 	}
 }
 
@@ -216,4 +145,3 @@ func (c *counter) missing(n int) []string {
 	return out
 }
 
-var _ = fmt.Sprint

@@ -3,58 +3,24 @@ package cli
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/actord/actord/broker"
-)
-
-// binDir holds the actord binary built once for the tests that run it as
-// a real process; TestMain removes it.
-var (
-	binDir    string
-	buildOnce sync.Once
-	buildErr  error
+	"github.com/actord/actord/internal/kafkatest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	kafkatest.RemoveBinaries()
 	os.Exit(code)
 }
 
-// actordBinary builds cmd/actord once per test binary and returns its path.
-func actordBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "actord-cli-test-")
-		if buildErr != nil {
-			return
-		}
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		out, err := exec.Command(goTool, "build", "-o", filepath.Join(binDir, "actord"),
-			"github.com/actord/actord/cmd/actord").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/actord: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(binDir, "actord")
-}
+// actordBinary builds cmd/actord once per test binary.
+var actordBinary = kafkatest.ActordBinary
 
 // lockedBuffer is an io.Writer that a test may read while a command is
 // still writing to it.
@@ -87,12 +53,7 @@ func deadlineCtx(t *testing.T, d time.Duration) context.Context {
 // returns its address.
 func startTestBroker(t *testing.T) string {
 	t.Helper()
-	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true})
-	if err != nil {
-		t.Fatalf("start broker: %v", err)
-	}
-	t.Cleanup(b.Close)
-	return b.Addr()
+	return kafkatest.Broker(t, broker.Config{AutoCreateTopics: true}).Addr()
 }
 
 // cliResult is what one in-process `actord` invocation produced.

@@ -14,19 +14,12 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/internal/kafkatest"
 )
 
 // waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval
-	}
-}
+var waitFor = kafkatest.Eventually
 
 // `actord start` end to end: an exec handler that succeeds, asks for a
 // retry once (exit 75) and fails for good (exit 1, dead-lettered), then

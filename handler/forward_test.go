@@ -16,7 +16,7 @@ func TestForwardProducesKeyValueAndHeaders(t *testing.T) {
 	rt := newRuntime(t, b.Addr())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	createTopic(ctx, t, b.Addr(), "orders.copy")
+	createTopic(t, b.Addr(), "orders.copy")
 	fn := newHandler(t, config.Handler{Forward: &config.ForwardHandler{Topic: "orders.copy"}}, rt)
 	m := message()
 	if err := fn(ctx, m); err != nil {

@@ -7,24 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/broker"
 	"github.com/actord/actord/config"
 	"github.com/actord/actord/handler"
+	"github.com/actord/actord/internal/kafkatest"
 )
 
 // startBroker runs an embedded broker over TCP for one test.
 func startBroker(t *testing.T) *broker.Broker {
 	t.Helper()
-	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b
+	return kafkatest.Broker(t, broker.Config{AutoCreateTopics: true, DefaultPartitions: 1})
 }
 
 // newRuntime builds a runtime on the broker at addr, stopped at cleanup.
@@ -51,17 +46,7 @@ func newRuntime(t *testing.T, addr string) *actors.Runtime {
 
 // createTopic creates a one-partition topic: the runtime's producer does
 // not create topics on use.
-func createTopic(ctx context.Context, t *testing.T, addr, topic string) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
-}
+func createTopic(t *testing.T, addr, topic string) { kafkatest.CreateTopic(t, addr, topic, 1) }
 
 // newHandler is handler.New that fails the test on error.
 func newHandler(t *testing.T, h config.Handler, rt *actors.Runtime) handler.Func {
@@ -102,13 +87,4 @@ func message() actors.Message[[]byte] {
 }
 
 // eventually polls cond until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for an outcome
-	}
-}
+var eventually = kafkatest.Eventually

@@ -39,7 +39,7 @@ fi
 	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	createTopic(ctx, t, b.Addr(), "jobs")
+	createTopic(t, b.Addr(), "jobs")
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "jobs", Key: []byte("k1"), Value: []byte("payload")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -21,11 +20,11 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/actord/actord/broker"
+	"github.com/actord/actord/internal/kafkatest"
 )
 
 // longMode reports whether the long variants run: `make test-long` sets
@@ -43,48 +42,21 @@ func pick[T any](quick, long T) T {
 
 func mode() string { return pick("quick", "long") }
 
-// binDir holds the actord binary built once for the tests that run it as
-// a real process; TestMain removes it.
-var (
-	binDir    string
-	buildOnce sync.Once
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	kafkatest.RemoveBinaries()
 	os.Exit(code)
 }
 
-// actordBinary builds cmd/actord once per test binary (without the race
-// detector: the processes under test run as users run them) and returns
-// its path.
-func actordBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "actord-reliability-")
-		if buildErr != nil {
-			return
-		}
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = fmt.Errorf("building actord: %w", err)
-			return
-		}
-		out, err := exec.Command(goTool, "build", "-o", filepath.Join(binDir, "actord"),
-			"github.com/actord/actord/cmd/actord").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/actord: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(binDir, "actord")
-}
+// Shared with the other packages' tests.
+var (
+	actordBinary = kafkatest.ActordBinary
+	eventually   = kafkatest.Eventually
+	newClient    = kafkatest.Client
+	createTopic  = kafkatest.CreateTopic
+	committed    = kafkatest.Committed
+	endOffsets   = kafkatest.EndOffsets
+)
 
 // figures are what every scenario prints when it ends: records sent,
 // distinct records handled, records never handled and extra handlings.
@@ -113,30 +85,10 @@ func (f *figures) report(t *testing.T) {
 	fmt.Println(line)
 }
 
-// eventually polls cond until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not a wait for an outcome
-	}
-}
-
 // startBroker runs the embedded broker in-process for one test.
 func startBroker(t *testing.T, cfg broker.Config) *broker.Broker {
 	t.Helper()
-	if cfg.Listen == "" {
-		cfg.Listen = "127.0.0.1:0"
-	}
-	b, err := broker.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b
+	return kafkatest.Broker(t, cfg)
 }
 
 // capSessionTimeout makes the broker hold every group member to a session
@@ -152,65 +104,6 @@ func capSessionTimeout(b *broker.Broker, d time.Duration) {
 		}
 		return nil, nil, false // observed, not handled: the broker goes on as usual
 	})
-}
-
-func newClient(t *testing.T, addr string, opts ...kgo.Opt) *kgo.Client {
-	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cl
-}
-
-func createTopic(t *testing.T, addr, topic string, partitions int32) {
-	t.Helper()
-	cl := newClient(t, addr)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// committed returns the group's committed offsets per partition of topic.
-func committed(t *testing.T, addr, group, topic string) map[int32]int64 {
-	t.Helper()
-	cl := newClient(t, addr)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out := map[int32]int64{}
-	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		return out
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == topic {
-			out[o.Partition] = o.At
-		}
-	})
-	return out
-}
-
-// endOffsets returns the end offset of each partition of topic.
-func endOffsets(t *testing.T, addr, topic string) map[int32]int64 {
-	t.Helper()
-	cl := newClient(t, addr)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	lo, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[int32]int64{}
-	lo.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
-	return out
 }
 
 // lockedBuffer is an io.Writer a test may read while a process writes it.
