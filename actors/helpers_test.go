@@ -144,4 +144,3 @@ func (c *counter) missing(n int) []string {
 	}
 	return out
 }
-
