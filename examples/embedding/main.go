@@ -29,6 +29,7 @@ import (
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/topics"
 )
 
@@ -55,18 +56,7 @@ func main() {
 	}
 }
 
-func newConfig(brokers string) config.Config {
-	cfg := config.Default()
-	cfg.Service = "fulfilment"
-	cfg.HTTP.Listen = ""
-	if brokers == "" {
-		cfg.Kafka.Enabled = false
-		cfg.Broker.Listen = "127.0.0.1:0"
-	} else {
-		cfg.Kafka.BootstrapServers = brokers
-	}
-	return cfg
-}
+func newConfig(brokers string) config.Config { return shop.Config("fulfilment", brokers) }
 
 // The stock keeper's protocol.
 type (

@@ -35,6 +35,7 @@ import (
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/topics"
 )
 
@@ -67,18 +68,7 @@ func main() {
 	}
 }
 
-func newConfig(brokers string) config.Config {
-	cfg := config.Default()
-	cfg.Service = "processor"
-	cfg.HTTP.Listen = ""
-	if brokers == "" {
-		cfg.Kafka.Enabled = false
-		cfg.Broker.Listen = "127.0.0.1:0"
-	} else {
-		cfg.Kafka.BootstrapServers = brokers
-	}
-	return cfg
-}
+func newConfig(brokers string) config.Config { return shop.Config("processor", brokers) }
 
 // warehouse stands for the services the consumer calls. Until the fix
 // ships, pianos find the inventory service down and unicorns are not in

@@ -53,18 +53,7 @@ func main() {
 	}
 }
 
-func newConfig(brokers string) config.Config {
-	cfg := config.Default()
-	cfg.Service = "notifications"
-	cfg.HTTP.Listen = ""
-	if brokers == "" {
-		cfg.Kafka.Enabled = false
-		cfg.Broker.Listen = "127.0.0.1:0"
-	} else {
-		cfg.Kafka.BootstrapServers = brokers
-	}
-	return cfg
-}
+func newConfig(brokers string) config.Config { return shop.Config("notifications", brokers) }
 
 // notifier stands for the service's outbound channel (mail, push).
 type notifier struct {

@@ -43,18 +43,7 @@ func main() {
 
 // newConfig runs against brokers, or on the embedded broker (on a free
 // port) when brokers is empty.
-func newConfig(brokers string) config.Config {
-	cfg := config.Default()
-	cfg.Service = "orders"
-	cfg.HTTP.Listen = "" // no metrics endpoint for a one-shot command
-	if brokers == "" {
-		cfg.Kafka.Enabled = false
-		cfg.Broker.Listen = "127.0.0.1:0"
-	} else {
-		cfg.Kafka.BootstrapServers = brokers
-	}
-	return cfg
-}
+func newConfig(brokers string) config.Config { return shop.Config("orders", brokers) }
 
 // result is what run did, for its test.
 type result struct {

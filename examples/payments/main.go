@@ -48,17 +48,7 @@ func main() {
 	}
 }
 
-func newConfig(brokers string) config.Config {
-	cfg := config.Default()
-	cfg.HTTP.Listen = ""
-	if brokers == "" {
-		cfg.Kafka.Enabled = false
-		cfg.Broker.Listen = "127.0.0.1:0"
-	} else {
-		cfg.Kafka.BootstrapServers = brokers
-	}
-	return cfg
-}
+func newConfig(brokers string) config.Config { return shop.Config("", brokers) }
 
 // orderStore is the orders service's database.
 type orderStore struct {

@@ -37,18 +37,7 @@ func main() {
 	}
 }
 
-func newConfig(brokers string) config.Config {
-	cfg := config.Default()
-	cfg.Service = "users" // the event router's consumer group
-	cfg.HTTP.Listen = ""
-	if brokers == "" {
-		cfg.Kafka.Enabled = false
-		cfg.Broker.Listen = "127.0.0.1:0"
-	} else {
-		cfg.Kafka.BootstrapServers = brokers
-	}
-	return cfg
-}
+func newConfig(brokers string) config.Config { return shop.Config("users", brokers) }
 
 // ledger records what the event actors did, for the account and the test.
 type ledger struct {
