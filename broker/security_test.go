@@ -2,15 +2,8 @@ package broker_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -25,97 +18,8 @@ import (
 
 	"github.com/actord/actord/broker"
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/internal/kafkatest"
 )
-
-// pki is a throwaway CA with a server certificate for 127.0.0.1 and
-// broker.test, and a client certificate, as PEM files.
-type pki struct {
-	caFile, certFile, keyFile, clientCertFile, clientKeyFile string
-	// otherCAFile is a CA that signed none of them.
-	otherCAFile string
-}
-
-func newPKI(t *testing.T) pki {
-	t.Helper()
-	dir := t.TempDir()
-	write := func(name, typ string, der []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	keyDER := func(k *ecdsa.PrivateKey) []byte {
-		der, err := x509.MarshalPKCS8PrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der
-	}
-	serial := int64(0)
-	sign := func(tmpl, parent *x509.Certificate, pub, priv any) (*x509.Certificate, []byte) {
-		serial++
-		tmpl.SerialNumber = big.NewInt(serial)
-		tmpl.NotBefore = time.Now().Add(-time.Hour)
-		tmpl.NotAfter = time.Now().Add(time.Hour)
-		if parent == nil {
-			parent = tmpl
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, priv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, err := x509.ParseCertificate(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cert, der
-	}
-	newCA := func(name string) (*x509.Certificate, *ecdsa.PrivateKey, []byte) {
-		k := newKey()
-		cert, der := sign(&x509.Certificate{
-			Subject:               pkix.Name{CommonName: name},
-			IsCA:                  true,
-			BasicConstraintsValid: true,
-			KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		}, nil, &k.PublicKey, k)
-		return cert, k, der
-	}
-
-	ca, caKey, caDER := newCA("actord test CA")
-	_, _, otherDER := newCA("actord other CA")
-	var p pki
-	p.caFile = write("ca.pem", "CERTIFICATE", caDER)
-	p.otherCAFile = write("other-ca.pem", "CERTIFICATE", otherDER)
-
-	serverKey := newKey()
-	_, serverDER := sign(&x509.Certificate{
-		Subject:     pkix.Name{CommonName: "broker.test"},
-		DNSNames:    []string{"broker.test"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, ca, &serverKey.PublicKey, caKey)
-	p.certFile = write("server.pem", "CERTIFICATE", serverDER)
-	p.keyFile = write("server-key.pem", "PRIVATE KEY", keyDER(serverKey))
-
-	clientKey := newKey()
-	_, clientDER := sign(&x509.Certificate{
-		Subject:     pkix.Name{CommonName: "actord-client"},
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}, ca, &clientKey.PublicKey, caKey)
-	p.clientCertFile = write("client.pem", "CERTIFICATE", clientDER)
-	p.clientKeyFile = write("client-key.pem", "PRIVATE KEY", keyDER(clientKey))
-	return p
-}
 
 // secureBroker starts a broker from the broker.* keys of bc.
 func secureBroker(t *testing.T, bc config.Broker, dataDir string) *broker.Broker {
@@ -335,14 +239,14 @@ func TestSASLMissing(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	p := newPKI(t)
-	b := secureBroker(t, config.Broker{TLS: config.BrokerTLS{CertFile: p.certFile, KeyFile: p.keyFile}}, "")
+	p := kafkatest.NewPKI(t)
+	b := secureBroker(t, config.Broker{TLS: config.BrokerTLS{CertFile: p.CertFile, KeyFile: p.KeyFile}}, "")
 	ok := []struct {
 		name string
 		tls  config.TLS
 	}{
-		{"CA file, dialed IP", config.TLS{Enabled: true, CAFile: p.caFile}},
-		{"CA file, server name", config.TLS{Enabled: true, CAFile: p.caFile, ServerName: "broker.test"}},
+		{"CA file, dialed IP", config.TLS{Enabled: true, CAFile: p.CAFile}},
+		{"CA file, server name", config.TLS{Enabled: true, CAFile: p.CAFile, ServerName: "broker.test"}},
 	}
 	for _, c := range ok {
 		t.Run(c.name, func(t *testing.T) {
@@ -356,8 +260,8 @@ func TestTLS(t *testing.T) {
 		tls  config.TLS
 		want string
 	}{
-		{"other CA", config.TLS{Enabled: true, CAFile: p.otherCAFile}, "certificate signed by unknown authority"},
-		{"wrong server name", config.TLS{Enabled: true, CAFile: p.caFile, ServerName: "elsewhere.test"}, "elsewhere.test"},
+		{"other CA", config.TLS{Enabled: true, CAFile: p.OtherCAFile}, "certificate signed by unknown authority"},
+		{"wrong server name", config.TLS{Enabled: true, CAFile: p.CAFile, ServerName: "elsewhere.test"}, "elsewhere.test"},
 		{"plaintext", config.TLS{}, ""},
 	}
 	for _, c := range refused {
@@ -384,16 +288,16 @@ func TestTLS(t *testing.T) {
 }
 
 func TestMutualTLS(t *testing.T) {
-	p := newPKI(t)
-	b := secureBroker(t, config.Broker{TLS: config.BrokerTLS{CertFile: p.certFile, KeyFile: p.keyFile, ClientCAFile: p.caFile}}, "")
+	p := kafkatest.NewPKI(t)
+	b := secureBroker(t, config.Broker{TLS: config.BrokerTLS{CertFile: p.CertFile, KeyFile: p.KeyFile, ClientCAFile: p.CAFile}}, "")
 	t.Run("client certificate", func(t *testing.T) {
 		k := kafkaConfig(b.Addr())
-		k.TLS = config.TLS{Enabled: true, CAFile: p.caFile, ServerName: "broker.test", CertFile: p.clientCertFile, KeyFile: p.clientKeyFile}
+		k.TLS = config.TLS{Enabled: true, CAFile: p.CAFile, ServerName: "broker.test", CertFile: p.ClientCertFile, KeyFile: p.ClientKeyFile}
 		roundTrip(t, testCtx(t), k, "orders")
 	})
 	t.Run("no client certificate", func(t *testing.T) {
 		k := kafkaConfig(b.Addr())
-		k.TLS = config.TLS{Enabled: true, CAFile: p.caFile}
+		k.TLS = config.TLS{Enabled: true, CAFile: p.CAFile}
 		k.RequestTimeout = 3 * time.Second
 		cl := kafkaClient(t, k)
 		ctx, cancel := context.WithTimeout(context.Background(), k.RequestTimeout)
@@ -406,12 +310,12 @@ func TestMutualTLS(t *testing.T) {
 
 // TestSASLOverMutualTLS combines both, as a production listener would.
 func TestSASLOverMutualTLS(t *testing.T) {
-	p := newPKI(t)
+	p := kafkatest.NewPKI(t)
 	sasl := config.SASL{Mechanism: config.MechanismScramSHA256, User: "admin", Password: "pw-over-tls"}
-	b := secureBroker(t, config.Broker{SASL: sasl, TLS: config.BrokerTLS{CertFile: p.certFile, KeyFile: p.keyFile, ClientCAFile: p.caFile}}, "")
+	b := secureBroker(t, config.Broker{SASL: sasl, TLS: config.BrokerTLS{CertFile: p.CertFile, KeyFile: p.KeyFile, ClientCAFile: p.CAFile}}, "")
 	k := kafkaConfig(b.Addr())
 	k.SASL = sasl
-	k.TLS = config.TLS{Enabled: true, CAFile: p.caFile, ServerName: "broker.test", CertFile: p.clientCertFile, KeyFile: p.clientKeyFile}
+	k.TLS = config.TLS{Enabled: true, CAFile: p.CAFile, ServerName: "broker.test", CertFile: p.ClientCertFile, KeyFile: p.ClientKeyFile}
 	roundTrip(t, testCtx(t), k, "orders")
 
 	k.SASL.Password = "not-it"
@@ -466,7 +370,7 @@ func TestDataDirKeepsNoCredentials(t *testing.T) {
 }
 
 func TestSecurityFrom(t *testing.T) {
-	p := newPKI(t)
+	p := kafkatest.NewPKI(t)
 	const secret = "hunter2-secret"
 	missing := filepath.Join(t.TempDir(), "missing")
 	empty := filepath.Join(t.TempDir(), "empty")
@@ -483,10 +387,10 @@ func TestSecurityFrom(t *testing.T) {
 		{"no password", config.Broker{SASL: config.SASL{Mechanism: "PLAIN", User: "u"}}, "broker.sasl.password: required"},
 		{"missing password file", config.Broker{SASL: config.SASL{Mechanism: "PLAIN", User: "u", Password: secret, PasswordFile: missing}}, "broker.sasl.password_file: open " + missing},
 		{"empty password file", config.Broker{SASL: config.SASL{Mechanism: "PLAIN", User: "u", PasswordFile: empty}}, "broker.sasl.password_file: " + empty + " is empty"},
-		{"key without cert", config.Broker{TLS: config.BrokerTLS{KeyFile: p.keyFile}}, "broker.tls: cert_file and key_file go together"},
-		{"key of another cert", config.Broker{TLS: config.BrokerTLS{CertFile: p.certFile, KeyFile: p.clientKeyFile}}, "broker.tls: cert_file " + p.certFile + " with key_file " + p.clientKeyFile},
-		{"missing client CA", config.Broker{TLS: config.BrokerTLS{CertFile: p.certFile, KeyFile: p.keyFile, ClientCAFile: missing}}, "broker.tls.client_ca_file: open " + missing},
-		{"client CA not PEM", config.Broker{TLS: config.BrokerTLS{CertFile: p.certFile, KeyFile: p.keyFile, ClientCAFile: empty}}, "broker.tls.client_ca_file: " + empty + " holds no PEM certificate"},
+		{"key without cert", config.Broker{TLS: config.BrokerTLS{KeyFile: p.KeyFile}}, "broker.tls: cert_file and key_file go together"},
+		{"key of another cert", config.Broker{TLS: config.BrokerTLS{CertFile: p.CertFile, KeyFile: p.ClientKeyFile}}, "broker.tls: cert_file " + p.CertFile + " with key_file " + p.ClientKeyFile},
+		{"missing client CA", config.Broker{TLS: config.BrokerTLS{CertFile: p.CertFile, KeyFile: p.KeyFile, ClientCAFile: missing}}, "broker.tls.client_ca_file: open " + missing},
+		{"client CA not PEM", config.Broker{TLS: config.BrokerTLS{CertFile: p.CertFile, KeyFile: p.KeyFile, ClientCAFile: empty}}, "broker.tls.client_ca_file: " + empty + " holds no PEM certificate"},
 	}
 	for _, c := range errCases {
 		t.Run(c.name, func(t *testing.T) {
@@ -502,7 +406,7 @@ func TestSecurityFrom(t *testing.T) {
 
 	sec, err := broker.SecurityFrom(config.Broker{
 		SASL: config.SASL{Mechanism: "SCRAM-SHA-256", User: "admin", Password: secret},
-		TLS:  config.BrokerTLS{CertFile: p.certFile, KeyFile: p.keyFile, ClientCAFile: p.caFile},
+		TLS:  config.BrokerTLS{CertFile: p.CertFile, KeyFile: p.KeyFile, ClientCAFile: p.CAFile},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -2,14 +2,7 @@ package cli
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -21,70 +14,8 @@ import (
 	"time"
 
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/internal/kafkatest"
 )
-
-// testCerts is a throwaway CA and a server certificate it signed for
-// 127.0.0.1 and broker.test, as PEM files.
-type testCerts struct{ ca, cert, key string }
-
-func newTestCerts(t *testing.T) testCerts {
-	t.Helper()
-	dir := t.TempDir()
-	write := func(name, typ string, der []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "actord test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "broker.test"},
-		DNSNames:     []string{"broker.test"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testCerts{
-		ca:   write("ca.pem", "CERTIFICATE", caDER),
-		cert: write("server.pem", "CERTIFICATE", der),
-		key:  write("server-key.pem", "PRIVATE KEY", keyDER),
-	}
-}
 
 // writeFile writes content to a new file in dir and returns its path.
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -158,14 +89,14 @@ func assertNoSecret(t *testing.T, what, out string, secrets ...string) {
 func TestBrokerCommandRequiresSASLAndTLS(t *testing.T) {
 	ctx := deadlineCtx(t, 90*time.Second)
 	dir := t.TempDir()
-	certs := newTestCerts(t)
+	certs := kafkatest.NewPKI(t)
 	const brokerPassword = "broker-side-s3cret"
 	const wrongPassword = "not-the-password-42"
 	passFile := writeFile(t, dir, "password", brokerPassword+"\n")
 
 	p := startBrokerProcess(t, ctx, "--listen", "127.0.0.1:0",
 		"--sasl-mechanism", "SCRAM-SHA-256", "--sasl-user", "admin", "--sasl-password-file", passFile,
-		"--tls-cert", certs.cert, "--tls-key", certs.key)
+		"--tls-cert", certs.CertFile, "--tls-key", certs.KeyFile)
 	if args := strings.Join(p.cmd.Args, " "); strings.Contains(args, brokerPassword) {
 		t.Fatalf("the broker's command line shows the password: %s", args)
 	}
@@ -182,7 +113,7 @@ func TestBrokerCommandRequiresSASLAndTLS(t *testing.T) {
     enabled: true
     ca_file: %s
     server_name: broker.test
-`, p.addr, sasl, certs.ca))
+`, p.addr, sasl, certs.CAFile))
 	}
 	good := clientConfig("good.yaml", "    password_file: "+passFile)
 	bad := clientConfig("bad.yaml", "    password: "+wrongPassword)
@@ -341,7 +272,7 @@ broker:
 func TestBrokerCommandSecurityErrors(t *testing.T) {
 	ctx := deadlineCtx(t, 30*time.Second)
 	dir := t.TempDir()
-	certs := newTestCerts(t)
+	certs := kafkatest.NewPKI(t)
 	const secret = "do-not-print-me"
 	passFile := writeFile(t, dir, "password", secret)
 	missing := filepath.Join(dir, "missing")
@@ -355,10 +286,10 @@ func TestBrokerCommandSecurityErrors(t *testing.T) {
 		{[]string{"--sasl-mechanism", "OAUTHBEARER", "--sasl-user", "u", "--sasl-password-file", passFile}, []string{"broker.sasl.mechanism", "OAUTHBEARER"}},
 		{[]string{"--sasl-user", "u", "--sasl-password-file", passFile}, []string{"broker.sasl.mechanism", "required"}},
 		{[]string{"--sasl-mechanism", "PLAIN", "--sasl-user", "u", "--sasl-password-file", missing}, []string{"broker.sasl.password_file", missing}},
-		{[]string{"--tls-cert", certs.cert}, []string{"broker.tls.key_file", "required"}},
-		{[]string{"--tls-client-ca", certs.ca}, []string{"broker.tls.cert_file", "required"}},
-		{[]string{"--tls-cert", certs.cert, "--tls-key", certs.ca}, []string{"broker.tls", certs.ca}},
-		{[]string{"--tls-cert", certs.cert, "--tls-key", certs.key, "--tls-client-ca", passFile}, []string{"broker.tls.client_ca_file", "no PEM certificate"}},
+		{[]string{"--tls-cert", certs.CertFile}, []string{"broker.tls.key_file", "required"}},
+		{[]string{"--tls-client-ca", certs.CAFile}, []string{"broker.tls.cert_file", "required"}},
+		{[]string{"--tls-cert", certs.CertFile, "--tls-key", certs.CAFile}, []string{"broker.tls", certs.CAFile}},
+		{[]string{"--tls-cert", certs.CertFile, "--tls-key", certs.KeyFile, "--tls-client-ca", passFile}, []string{"broker.tls.client_ca_file", "no PEM certificate"}},
 		{[]string{"--config", typo}, []string{"broker.sasl.pasword"}},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
@@ -375,9 +306,9 @@ func TestBrokerCommandSecurityErrors(t *testing.T) {
 func TestEmbeddedNeedsClientSecurity(t *testing.T) {
 	ctx := deadlineCtx(t, 30*time.Second)
 	dir := t.TempDir()
-	certs := newTestCerts(t)
+	certs := kafkatest.NewPKI(t)
 	sasl := writeFile(t, dir, "sasl.yaml", "broker:\n  listen: 127.0.0.1:0\n  sasl: {mechanism: PLAIN, user: u, password: pw-embedded}\n")
-	tls := writeFile(t, dir, "tls.yaml", fmt.Sprintf("broker:\n  listen: 127.0.0.1:0\n  tls: {cert_file: %s, key_file: %s}\n", certs.cert, certs.key))
+	tls := writeFile(t, dir, "tls.yaml", fmt.Sprintf("broker:\n  listen: 127.0.0.1:0\n  tls: {cert_file: %s, key_file: %s}\n", certs.CertFile, certs.KeyFile))
 	res := runCLI(t, ctx, "", "topics", "list", "--embedded", "--config", sasl)
 	assertOneLineError(t, res.code, res.stderr, "kafka.sasl.mechanism", "kafka.enabled is false")
 	assertNoSecret(t, "output", res.stdout+res.stderr, "pw-embedded")
