@@ -98,6 +98,15 @@ func (rt *Runtime) resolve(o options, opts []Option) options {
 // typed runs fn with each record decoded into T by dec; a record that does
 // not decode is a poison record: a permanent failure, never retried.
 func typed[T any](dec Decoder, fn func(context.Context, Message[T]) error) partition.HandlerFunc {
+	if raw, ok := any(fn).(func(context.Context, Message[[]byte]) error); ok {
+		if _, ok := dec.(JSON); ok {
+			// The default decoder passes []byte through: skip it, and the
+			// allocation of a value it would fill.
+			return func(ctx context.Context, r *kgo.Record, attempt int) error {
+				return raw(ctx, newMessage(r, attempt, r.Value))
+			}
+		}
+	}
 	return func(ctx context.Context, r *kgo.Record, attempt int) error {
 		var v T
 		if err := dec.Decode(r.Value, &v); err != nil {

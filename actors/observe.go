@@ -50,7 +50,7 @@ func (rt *Runtime) Ready(ctx context.Context) error {
 // consumerMetrics are one consumer's instruments, resolved once.
 type consumerMetrics struct {
 	received, handled, failed, retried, dead prometheus.Counter
-	duration                                 prometheus.Observer
+	duration                                 *metrics.Durations
 }
 
 func newConsumerMetrics(m *metrics.Metrics, topic, group string) *consumerMetrics {
@@ -72,7 +72,7 @@ func (cm *consumerMetrics) hooks() partition.Hooks {
 			cm.retried.Add(float64(retried))
 			cm.dead.Add(float64(dead))
 		},
-		Attempt: func(d time.Duration) { cm.duration.Observe(d.Seconds()) },
+		Attempts: cm.duration.Observe,
 	}
 }
 

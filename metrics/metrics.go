@@ -22,7 +22,7 @@ type Metrics struct {
 	Failed        *prometheus.CounterVec
 	Retried       *prometheus.CounterVec
 	DeadLettered  *prometheus.CounterVec
-	Duration      *prometheus.HistogramVec
+	Duration      *DurationVec
 	Rebalances    *prometheus.CounterVec
 	Produced      *prometheus.CounterVec
 	ProduceErrs   *prometheus.CounterVec
@@ -46,8 +46,8 @@ func New() *Metrics {
 			Help: "Failed attempts that were scheduled for a retry."}, tg),
 		DeadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_records_dead_lettered_total",
 			Help: "Records written to a dead-letter topic (or skipped where dead-lettering is off)."}, tg),
-		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "actord_handler_duration_seconds",
-			Help: "Duration of one handler attempt.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, tg),
+		Duration: NewDurationVec("actord_handler_duration_seconds", "Duration of one handler attempt.",
+			prometheus.ExponentialBuckets(0.0005, 2, 16)),
 		Rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_rebalances_total",
 			Help: "Partition assignments and revocations seen by each group."}, []string{"group", "kind"}),
 		Produced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_records_produced_total",

@@ -85,9 +85,11 @@ type Hooks struct {
 	// records handled, attempts failed, failures scheduled for a retry, and
 	// records dead-lettered (or skipped where dead-lettering is off).
 	Finished func(handled, failed, retried, deadLettered int)
-	// Attempt is called with the duration of every handler attempt, from
-	// the handler actor's goroutine.
-	Attempt func(time.Duration)
+	// Attempts receives the durations of handler attempts in batches, from
+	// the handler actor's goroutine: at the end of every run of records
+	// and, within a run, every 64 attempts or 100 ms. The slice is reused
+	// after the call returns.
+	Attempts func([]time.Duration)
 }
 
 // Config is what a partition actor needs. Handle or HandlerProps is set.

@@ -55,6 +55,7 @@ type handlerActor struct {
 	cfg   *Config
 	ctx   context.Context
 	child *actor.PID
+	times []time.Duration // attempt durations not yet reported
 }
 
 func (a *partitionActor) workerProps(child *actor.PID) *actor.Props {
@@ -71,10 +72,12 @@ func (h *handlerActor) Receive(c actor.Context) {
 }
 
 func (h *handlerActor) run(c actor.Context, w *work) {
-	timed := h.cfg.Hooks.Attempt != nil
-	var start time.Time
+	timed := h.cfg.Hooks.Attempts != nil
+	var t timing
 	if timed {
-		start = time.Now()
+		t.start()
+		// A panic leaves through here too: what ran before it counts.
+		defer h.flushTimes()
 	}
 	for i := w.done; i < len(w.recs); i++ {
 		if w.stop.Load() {
@@ -83,11 +86,7 @@ func (h *handlerActor) run(c actor.Context, w *work) {
 		w.cur = i
 		err := h.attempt(c, w.recs[i])
 		if timed {
-			// One clock read per record: this attempt's end is the next
-			// one's start.
-			end := time.Now()
-			h.cfg.Hooks.Attempt(end.Sub(start))
-			start = end
+			t.lap(h)
 		}
 		w.done = i + 1
 		if err != nil {
@@ -100,6 +99,42 @@ func (h *handlerActor) run(c actor.Context, w *work) {
 		if len(w.fails) == 0 {
 			w.progress.Store(int32(i + 1))
 		}
+	}
+}
+
+// Attempt durations are batched for Hooks.Attempts at most this many or
+// this long.
+const (
+	timesBatch = 64
+	timesEvery = 100 * time.Millisecond
+)
+
+// timing measures consecutive attempts on the monotonic clock, one clock
+// read per attempt (an attempt's end is the next one's start); a
+// monotonic read costs half of time.Now's wall and monotonic pair.
+type timing struct {
+	base          time.Time
+	last, flushed time.Duration
+}
+
+func (t *timing) start() { t.base = time.Now() }
+
+// lap records the attempt that just ended and hands the batch on when it
+// is full or old.
+func (t *timing) lap(h *handlerActor) {
+	now := time.Since(t.base)
+	h.times = append(h.times, now-t.last)
+	t.last = now
+	if len(h.times) >= timesBatch || now-t.flushed >= timesEvery {
+		h.flushTimes()
+		t.flushed = now
+	}
+}
+
+func (h *handlerActor) flushTimes() {
+	if len(h.times) > 0 {
+		h.cfg.Hooks.Attempts(h.times)
+		h.times = h.times[:0]
 	}
 }
 
