@@ -34,7 +34,8 @@ type rec struct {
 }
 
 // lane is a sequence of records that must run one at a time, in order: the
-// whole partition in partition mode, one key in key mode.
+// whole partition in partition mode (its records are the actor's seq), one
+// key in key mode (its records are q).
 type lane struct {
 	key     string
 	q       []*rec
@@ -56,9 +57,17 @@ type partitionActor struct {
 
 	tr      tracker
 	lanes   map[string]*lane
-	one     *lane   // partition mode's lane
 	ready   []*lane // lanes with dispatchable records
 	pending []*rec  // unordered mode's queue
+
+	// Partition mode keeps no per-record state: one is its lane, seq its
+	// queue (fetched batches in offset order, none empty) and head the
+	// state of seq's first record once that has failed an attempt. The
+	// records ahead of seq are all finished, so a finished run is marked
+	// at once, with no tracker.
+	one  *lane
+	seq  [][]*kgo.Record
+	head *rec
 
 	workers []*actor.PID
 	idle    []*actor.PID
@@ -143,24 +152,25 @@ func (a *partitionActor) start(c actor.Context) {
 	}
 }
 
-// accept takes a fetched batch into the tracker and the lanes.
+// accept takes a fetched batch into the tracker and the lanes (partition
+// mode: onto seq as it is).
 func (a *partitionActor) accept(recs []*kgo.Record) {
+	if a.one != nil {
+		a.seq = append(a.seq, recs)
+		a.makeReady(a.one)
+		return
+	}
 	if a.lanes != nil {
 		a.sweepLanes()
 	}
 	slab := make([]rec, len(recs))
 	a.tr.q = slices.Grow(a.tr.q, len(recs))
-	if a.one != nil {
-		a.one.q = slices.Grow(a.one.q, len(recs))
-	}
 	for i, r := range recs {
 		x := &slab[i]
 		x.r = r
 		x.attempt = 1
 		a.tr.push(x)
 		switch a.cfg.Ordering {
-		case ByPartition:
-			x.lane = a.one
 		case ByKey:
 			l, ok := a.lanes[string(r.Key)]
 			if !ok {
@@ -178,10 +188,18 @@ func (a *partitionActor) accept(recs []*kgo.Record) {
 }
 
 func (a *partitionActor) makeReady(l *lane) {
-	if !l.ready && !l.busy && !l.waiting && len(l.q) > 0 {
+	if !l.ready && !l.busy && !l.waiting && a.queued(l) {
 		l.ready = true
 		a.ready = append(a.ready, l)
 	}
+}
+
+// queued reports whether l has records waiting to run.
+func (a *partitionActor) queued(l *lane) bool {
+	if l == a.one {
+		return len(a.seq) > 0
+	}
+	return len(l.q) > 0
 }
 
 // dispatch hands records to idle workers while there are both.
@@ -210,13 +228,13 @@ func (a *partitionActor) dispatch(c actor.Context) {
 			a.ready[0] = nil
 			a.ready = a.ready[1:]
 			l.ready = false
-			limit := keyChunk
-			if a.cfg.Ordering == ByPartition {
-				limit = partitionChunk
+			if l == a.one {
+				w = a.takeSeq()
+			} else {
+				n := min(len(l.q), keyChunk)
+				w = &work{owner: a, lane: l, recs: l.q[:n:n], stopOnFail: true, stop: a.stop}
+				l.q = l.q[n:]
 			}
-			n := min(len(l.q), limit)
-			w = &work{owner: a, lane: l, recs: l.q[:n:n], stopOnFail: true, stop: a.stop}
-			l.q = l.q[n:]
 			l.busy = true
 		}
 		pid := a.idle[len(a.idle)-1]
@@ -227,6 +245,24 @@ func (a *partitionActor) dispatch(c actor.Context) {
 		c.Send(pid, w)
 	}
 	a.tick(c)
+}
+
+// takeSeq is partition mode's next run: up to partitionChunk records from
+// the front of seq, the first on head's attempt if it failed before.
+func (a *partitionActor) takeSeq() *work {
+	front := a.seq[0]
+	n := min(len(front), partitionChunk)
+	w := &work{owner: a, lane: a.one, seq: front[:n:n], first: 1, stopOnFail: true, stop: a.stop}
+	if a.head != nil {
+		w.first = a.head.attempt
+	}
+	if n == len(front) {
+		a.seq[0] = nil
+		a.seq = a.seq[1:]
+	} else {
+		a.seq[0] = front[n:]
+	}
+	return w
 }
 
 type progressTick struct{}
@@ -251,13 +287,19 @@ func (a *partitionActor) progress() {
 	handled := 0
 	for w := range a.out {
 		p := int(w.progress.Load())
-		for i := w.reported; i < p; i++ {
-			w.recs[i].finished = true
-			handled++
+		if p <= w.reported {
+			continue
 		}
-		if p > w.reported {
-			w.reported = p
+		if w.seq != nil {
+			// The only run out in partition mode: all before it is finished.
+			a.markThrough(w.seq[p-1], p-w.reported)
+		} else {
+			for i := w.reported; i < p; i++ {
+				w.recs[i].finished = true
+			}
 		}
+		handled += p - w.reported
+		w.reported = p
 	}
 	if handled == 0 {
 		return
@@ -275,6 +317,56 @@ func (a *partitionActor) workDone(c actor.Context, w *work) {
 	a.busy--
 	a.idle = append(a.idle, w.worker)
 	delete(a.out, w)
+	if w.seq != nil {
+		a.seqDone(c, w)
+	} else {
+		a.recsDone(c, w)
+	}
+	a.maybeDrained(c)
+}
+
+// seqDone takes back a partition-mode run: it marks the records that
+// succeeded and puts the failed one (the last it ran, if any) and those it
+// did not reach back at the front of seq.
+func (a *partitionActor) seqDone(c actor.Context, w *work) {
+	l := a.one
+	l.busy = false
+	ok := w.done // records [0, ok) succeeded
+	var ferr error
+	if len(w.fails) > 0 {
+		f := w.fails[len(w.fails)-1]
+		ok, ferr = f.idx, f.err
+	}
+	handled := max(ok-w.reported, 0)
+	if handled > 0 {
+		a.markThrough(w.seq[ok-1], handled)
+	}
+	if ok > 0 {
+		a.head = nil // the head ran through
+	}
+	// w.seq is a slice of the fetched batch: let go of the finished
+	// records (and the fetch buffers behind them).
+	clear(w.seq[:ok])
+	if rest := w.seq[ok:]; len(rest) > 0 {
+		a.seq = append([][]*kgo.Record{rest}, a.seq...)
+	}
+	retried := 0
+	if ferr != nil {
+		if a.head == nil {
+			a.head = &rec{r: w.seq[ok], attempt: 1, lane: l}
+		}
+		if a.failed(c, a.head, ferr) {
+			retried++
+		}
+	}
+	a.settle(l)
+	if a.cfg.Hooks.Finished != nil {
+		a.cfg.Hooks.Finished(handled, len(w.fails), retried, 0)
+	}
+}
+
+// recsDone takes back a key or unordered run.
+func (a *partitionActor) recsDone(c actor.Context, w *work) {
 	handled, retried := 0, 0
 	fi := 0
 	var failedRecs []*rec
@@ -322,7 +414,6 @@ func (a *partitionActor) workDone(c actor.Context, w *work) {
 	// records (and the fetch buffers behind them) now that they are
 	// finished or queued again elsewhere.
 	clear(w.recs)
-	a.maybeDrained(c)
 }
 
 // settle queues a lane that can run again.
@@ -440,11 +531,25 @@ func (a *partitionActor) finishFailed(x *rec) {
 		a.cfg.Hooks.Finished(0, 0, 0, 1)
 	}
 	x.finished = true
-	if l := x.lane; l != nil {
-		if len(l.q) > 0 && l.q[0] == x {
-			l.q[0] = nil
-			l.q = l.q[1:]
+	if l := x.lane; l == a.one {
+		// The head of seq, with everything before it finished.
+		if len(a.seq) > 0 && a.seq[0][0] == x.r {
+			front := a.seq[0]
+			front[0] = nil
+			if len(front) == 1 {
+				a.seq[0] = nil
+				a.seq = a.seq[1:]
+			} else {
+				a.seq[0] = front[1:]
+			}
+			a.head = nil
+			a.markThrough(x.r, 1)
 		}
+	} else if l != nil && len(l.q) > 0 && l.q[0] == x {
+		l.q[0] = nil
+		l.q = l.q[1:]
+	}
+	if l := x.lane; l != nil {
 		l.waiting = false
 		a.settle(l)
 	}
@@ -454,14 +559,18 @@ func (a *partitionActor) finishFailed(x *rec) {
 // advance marks the finished prefix for commit and releases its records
 // from the in-flight count.
 func (a *partitionActor) advance() {
-	n, last := a.tr.advance()
-	if n == 0 {
-		return
+	if n, last := a.tr.advance(); n > 0 {
+		a.markThrough(last.r, n)
 	}
+}
+
+// markThrough marks the offset after r for commit (every record up to r
+// is finished) and releases n records from the in-flight count.
+func (a *partitionActor) markThrough(r *kgo.Record, n int) {
 	if !a.h.closed.Load() {
-		a.h.marked.Store(last.r.Offset + 1)
+		a.h.marked.Store(r.Offset + 1)
 		if a.cfg.Mark != nil {
-			a.cfg.Mark(last.r.LeaderEpoch, last.r.Offset+1)
+			a.cfg.Mark(r.LeaderEpoch, r.Offset+1)
 		}
 	}
 	a.h.release(n)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/supervisor"
 )
@@ -17,7 +18,12 @@ type work struct {
 	owner  *partitionActor
 	worker *actor.PID
 	lane   *lane
-	recs   []*rec
+	// recs are the records of key and unordered modes. Partition mode
+	// runs seq instead, a slice of a fetched batch with no per-record
+	// state: only its first record can be a retry, attempt first.
+	recs  []*rec
+	seq   []*kgo.Record
+	first int
 	// stopOnFail: ordered modes stop at the first failure.
 	stopOnFail bool
 	stop       *atomic.Bool
@@ -47,6 +53,25 @@ func (w *work) Crashed(reason any) {
 }
 
 var _ supervisor.Crashable = (*work)(nil)
+
+// len is the number of records in w.
+func (w *work) len() int {
+	if w.seq != nil {
+		return len(w.seq)
+	}
+	return len(w.recs)
+}
+
+// at is record i of w and the attempt it is on.
+func (w *work) at(i int) (*kgo.Record, int) {
+	if w.seq != nil {
+		if i == 0 {
+			return w.seq[0], w.first
+		}
+		return w.seq[i], 1
+	}
+	return w.recs[i].r, w.recs[i].attempt
+}
 
 // handlerActor runs records: inline through HandlerFunc, or by delivering
 // them to the service's own actor (a sibling under the partition actor, so
@@ -79,12 +104,13 @@ func (h *handlerActor) run(c actor.Context, w *work) {
 		// A panic leaves through here too: what ran before it counts.
 		defer h.flushTimes()
 	}
-	for i := w.done; i < len(w.recs); i++ {
+	for i := w.done; i < w.len(); i++ {
 		if w.stop.Load() {
 			return
 		}
 		w.cur = i
-		err := h.attempt(c, w.recs[i])
+		r, n := w.at(i)
+		err := h.attempt(c, r, n)
 		if timed {
 			t.lap(h)
 		}
@@ -138,7 +164,7 @@ func (h *handlerActor) flushTimes() {
 	}
 }
 
-func (h *handlerActor) attempt(c actor.Context, x *rec) error {
+func (h *handlerActor) attempt(c actor.Context, r *kgo.Record, n int) error {
 	ctx := h.ctx
 	if t := h.cfg.HandlerTimeout; t > 0 {
 		var cancel context.CancelFunc
@@ -146,17 +172,16 @@ func (h *handlerActor) attempt(c actor.Context, x *rec) error {
 		defer cancel()
 	}
 	if h.child != nil {
-		d := &Delivery{Ctx: ctx, Record: x.r, Attempt: x.attempt, done: make(chan error, 1)}
+		d := &Delivery{Ctx: ctx, Record: r, Attempt: n, done: make(chan error, 1)}
 		c.Send(h.child, d)
 		return h.wait(ctx, d.done)
 	}
 	if h.cfg.HandlerTimeout <= 0 {
-		return h.cfg.Handle(ctx, x.r, x.attempt)
+		return h.cfg.Handle(ctx, r, n)
 	}
 	// A handler that ignores its context still cannot hold the partition
 	// past the timeout: it is abandoned and the attempt fails.
 	done := make(chan error, 1)
-	r, n := x.r, x.attempt
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
