@@ -29,6 +29,8 @@ type group struct {
 	sup      *actor.PID
 	stopPoll context.CancelFunc
 	polled   chan struct{}
+	// room wakes a poll loop waiting for a full partition to drain.
+	room chan struct{}
 
 	mu      sync.Mutex
 	parts   map[tp]*partition.Handle
@@ -44,7 +46,7 @@ type tp struct {
 
 func newGroup(rt *Runtime, name string) *group {
 	return &group{rt: rt, name: name, consumers: map[string]*consumer{}, parts: map[tp]*partition.Handle{},
-		log: rt.log.With("group", name)}
+		room: make(chan struct{}, 1), log: rt.log.With("group", name)}
 }
 
 // groupActor supervises the partition actors: it spawns them (so they are
@@ -121,15 +123,17 @@ func (g *group) start() error {
 	return nil
 }
 
-// poll is the group's one poll loop. It never blocks on a partition: each
-// batch goes to its partition actor's mailbox, and a partition above its
-// in-flight cap is paused instead.
+// poll is the group's one poll loop. It never blocks on a handler: each
+// batch goes to its partition actor's mailbox. A partition at its
+// in-flight cap holds the next poll for a while (waitForRoom), then is
+// paused.
 func (g *group) poll(ctx context.Context) {
 	defer close(g.polled)
 	for {
-		// Whole fetches: a partition paused at its in-flight cap has its
-		// buffered records dropped and fetched again on resume, so taking
-		// them in small slices would re-fetch the backlog over and over.
+		g.waitForRoom(ctx)
+		// Whole fetches: a paused partition has its buffered records
+		// dropped and fetched again on resume, so taking them in small
+		// slices would re-fetch the backlog over and over.
 		fetches := g.cl.PollFetches(ctx)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			g.cl.AllowRebalance()
@@ -153,6 +157,76 @@ func (g *group) poll(ctx context.Context) {
 	}
 }
 
+// holdFull is how long a partition at its in-flight cap may hold the
+// group's next poll while another partition has room for records.
+const holdFull = 50 * time.Millisecond
+
+// waitForRoom returns when the group may poll: when no partition is at its
+// in-flight cap. While one is, franz-go keeps the next fetch buffered, as
+// it does for a hand-written loop busy with the last one, and the poll
+// waits for the partition to drain: at once if every partition is full
+// (no other could take records), up to holdFull if another has room. A
+// partition still full then is paused: its buffered records are dropped
+// and fetched again when it resumes at half its cap. So the in-flight cap
+// holds, plus at most one fetch per partition, and a slow partition
+// cannot starve the others.
+func (g *group) waitForRoom(ctx context.Context) {
+	var recheck *time.Ticker
+	var roomSince time.Time
+	for {
+		full, room := g.capacity()
+		if len(full) == 0 {
+			break
+		}
+		switch {
+		case !room:
+			roomSince = time.Time{}
+		case roomSince.IsZero():
+			roomSince = time.Now()
+		case time.Since(roomSince) >= holdFull:
+			for _, h := range full {
+				h.Pause()
+			}
+			return
+		}
+		if recheck == nil {
+			// Wake-ups come from the partitions (Config.Room) and from
+			// rebalances; the ticker ends the hold when no event does.
+			recheck = time.NewTicker(holdFull / 2)
+			defer recheck.Stop()
+		}
+		select {
+		case <-g.room:
+		case <-recheck.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// capacity lists the partitions at their in-flight cap and reports
+// whether any other partition has room.
+func (g *group) capacity() (full []*partition.Handle, room bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, h := range g.parts {
+		if h.Full() {
+			full = append(full, h)
+		} else if h.HasRoom() {
+			room = true
+		}
+	}
+	return full, room
+}
+
+// wake ends a waitForRoom early so that it looks again.
+func (g *group) wake() {
+	select {
+	case g.room <- struct{}{}:
+	default:
+	}
+}
+
 func (g *group) assigned(_ context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	g.joined.Store(true)
 	g.rt.metrics.Rebalances.WithLabelValues(g.name, "assigned").Inc()
@@ -173,6 +247,7 @@ func (g *group) assigned(_ context.Context, cl *kgo.Client, assigned map[string]
 		}
 		g.log.Info("partitions assigned", "topic", topic, "partitions", ps)
 	}
+	g.wake()
 }
 
 func (g *group) spawn(cl *kgo.Client, c *consumer, p int32) (*partition.Handle, error) {
@@ -183,6 +258,7 @@ func (g *group) spawn(cl *kgo.Client, c *consumer, p int32) (*partition.Handle, 
 	}
 	cfg.Pause = func() { cl.PauseFetchPartitions(map[string][]int32{topic: {p}}) }
 	cfg.Resume = func() { cl.ResumeFetchPartitions(map[string][]int32{topic: {p}}) }
+	cfg.Room = g.wake
 	res, err := g.rt.sys.Root.RequestFuture(g.sup, &spawnReq{cfg: cfg}, 10*time.Second).Result()
 	if err != nil {
 		return nil, err
@@ -245,6 +321,7 @@ func (g *group) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) 
 }
 
 func (g *group) take(m map[string][]int32) map[tp]*partition.Handle {
+	defer g.wake()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	out := map[tp]*partition.Handle{}
@@ -273,6 +350,7 @@ func (g *group) crashed(pid *actor.PID) {
 			g.respawn = append(g.respawn, respawn{k, h.ResumeOffset()})
 		}
 	}
+	g.wake()
 }
 
 type respawn struct {

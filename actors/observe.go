@@ -72,7 +72,10 @@ func (cm *consumerMetrics) hooks() partition.Hooks {
 			cm.retried.Add(float64(retried))
 			cm.dead.Add(float64(dead))
 		},
-		Attempts: cm.duration.Observe,
+		Attempts: func(timed []time.Duration, fast int, fastTotal time.Duration) {
+			cm.duration.Observe(timed)
+			cm.duration.ObserveFast(fast, fastTotal, partition.FastAttempt)
+		},
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +20,7 @@ const DispatchBatch = 500
 
 // DispatchBenchmark measures the partition actor alone, without a broker:
 // one op is one record delivered (in batches of DispatchBatch, the way the
-// group's poll loop does, waiting while the actor has fetching paused),
+// group's poll loop does, waiting while the actor is at its in-flight cap),
 // run by a no-op handler, and its offset marked for commit. Side gives
 // the ordering mode and concurrency; records carry 1,000 keys.
 func DispatchBenchmark(s Side) func(*testing.B) {
@@ -42,8 +41,7 @@ func DispatchBenchmark(s Side) func(*testing.B) {
 			ptrs[i] = &recs[i]
 		}
 		done := make(chan struct{})
-		resume := make(chan struct{}, 1)
-		var paused atomic.Bool
+		room := make(chan struct{}, 1)
 		target := int64(b.N)
 		h := partition.Spawn(sys.Root, sys.Root, partition.Config{
 			Group: "bench", Topic: "bench", Ordering: s.Ordering, Concurrency: s.Concurrency,
@@ -54,11 +52,9 @@ func DispatchBenchmark(s Side) func(*testing.B) {
 					close(done)
 				}
 			},
-			Pause: func() { paused.Store(true) },
-			Resume: func() {
-				paused.Store(false)
+			Room: func() {
 				select {
-				case resume <- struct{}{}:
+				case room <- struct{}{}:
 				default:
 				}
 			},
@@ -66,8 +62,8 @@ func DispatchBenchmark(s Side) func(*testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i += DispatchBatch {
-			for paused.Load() {
-				<-resume
+			for h.Full() {
+				<-room
 			}
 			h.Deliver(ptrs[i:min(i+DispatchBatch, b.N)])
 		}

@@ -44,6 +44,13 @@ func TestDurationVecMatchesHistogram(t *testing.T) {
 	for _, x := range all {
 		ref.Observe(x.Seconds())
 	}
+	// Ten attempts of 100 us timed as a group, each known to be at most
+	// 250 us: the lowest bucket (500 us) counts them exactly.
+	d.ObserveFast(10, time.Millisecond, 250*time.Microsecond)
+	for range 10 {
+		ref.Observe((100 * time.Microsecond).Seconds())
+	}
+	all = append(all, make([]time.Duration, 10)...)
 	if vec.WithLabelValues("orders", "billing") != d {
 		t.Fatal("WithLabelValues made a second histogram for the same labels")
 	}

@@ -87,9 +87,11 @@ type Hooks struct {
 	Finished func(handled, failed, retried, deadLettered int)
 	// Attempts receives the durations of handler attempts in batches, from
 	// the handler actor's goroutine: at the end of every run of records
-	// and, within a run, every 64 attempts or 100 ms. The slice is reused
-	// after the call returns.
-	Attempts func([]time.Duration)
+	// and, within a run, every 64 attempts or 100 ms. timed are single
+	// attempts' durations (the slice is reused after the call returns);
+	// fast more attempts, each at most FastAttempt long, that took
+	// fastTotal together.
+	Attempts func(timed []time.Duration, fast int, fastTotal time.Duration)
 }
 
 // Config is what a partition actor needs. Handle or HandlerProps is set.
@@ -123,6 +125,10 @@ type Config struct {
 	Mark func(epoch int32, offset int64)
 	// Pause and Resume stop and restart fetching of this partition.
 	Pause, Resume func()
+	// Room, when set, is called when the in-flight records fall below
+	// MaxInFlight after reaching it, and when a paused partition resumes:
+	// the poller waiting for room may poll again. It must not block.
+	Room func()
 
 	Logger *slog.Logger
 	Hooks  Hooks
@@ -183,8 +189,10 @@ func Spawn(spawner actor.SpawnerContext, root *actor.RootContext, cfg Config) *H
 func (h *Handle) PID() *actor.PID { return h.pid }
 
 // Deliver hands a fetched batch (in offset order) to the partition actor
-// without blocking, pausing fetching of the partition when the in-flight
-// records exceed the cap.
+// without blocking; the actor owns recs from then on (it clears the
+// entries of finished records). Deliver does not pause fetching: the
+// poller asks Full before it polls again and pauses a partition that stays
+// full, so that a whole fetch already buffered is not dropped.
 func (h *Handle) Deliver(recs []*kgo.Record) {
 	if len(recs) == 0 || h.closed.Load() {
 		return
@@ -192,14 +200,39 @@ func (h *Handle) Deliver(recs []*kgo.Record) {
 	h.first.CompareAndSwap(-1, recs[0].Offset)
 	h.mu.Lock()
 	h.inFlight += len(recs)
-	if h.inFlight >= h.cfg.MaxInFlight && !h.paused {
-		h.paused = true
-		if h.cfg.Pause != nil {
-			h.cfg.Pause()
-		}
-	}
 	h.mu.Unlock()
 	h.root.Send(h.pid, &batch{recs: recs})
+}
+
+// Full reports whether the partition's in-flight records are at or above
+// the cap while it is still fetched: more records must not be delivered
+// before it drains below the cap or is paused.
+func (h *Handle) Full() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.paused && h.inFlight >= h.cfg.MaxInFlight
+}
+
+// HasRoom reports whether the partition is fetched and below its cap.
+func (h *Handle) HasRoom() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.paused && h.inFlight < h.cfg.MaxInFlight
+}
+
+// Pause stops fetching the partition if it is still full, until its
+// in-flight records fall to half the cap. Records of it that the client
+// has buffered are dropped and fetched again after the resume.
+func (h *Handle) Pause() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.paused || h.inFlight < h.cfg.MaxInFlight {
+		return
+	}
+	h.paused = true
+	if h.cfg.Pause != nil {
+		h.cfg.Pause()
+	}
 }
 
 // InFlight is the number of delivered records not yet finished.
@@ -214,14 +247,22 @@ func (h *Handle) release(n int) {
 		return
 	}
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	was := h.inFlight
 	h.inFlight -= n
+	room := false
 	if h.paused && h.inFlight <= h.cfg.MaxInFlight/2 {
 		h.paused = false
+		room = true
 		if h.cfg.Resume != nil && !h.closed.Load() {
 			h.cfg.Resume()
 		}
+	} else if !h.paused && was >= h.cfg.MaxInFlight && h.inFlight < h.cfg.MaxInFlight {
+		room = true
 	}
-	h.mu.Unlock()
+	if room && h.cfg.Room != nil {
+		h.cfg.Room()
+	}
 }
 
 // Drain stops dispatching, waits up to timeout for records already with

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -80,7 +79,7 @@ type handlerActor struct {
 	cfg   *Config
 	ctx   context.Context
 	child *actor.PID
-	times []time.Duration // attempt durations not yet reported
+	clock timing // attempt durations, when Hooks.Attempts is set
 }
 
 func (a *partitionActor) workerProps(child *actor.PID) *actor.Props {
@@ -98,11 +97,10 @@ func (h *handlerActor) Receive(c actor.Context) {
 
 func (h *handlerActor) run(c actor.Context, w *work) {
 	timed := h.cfg.Hooks.Attempts != nil
-	var t timing
 	if timed {
-		t.start()
+		h.clock.begin(h.cfg.Hooks.Attempts)
 		// A panic leaves through here too: what ran before it counts.
-		defer h.flushTimes()
+		defer h.clock.end()
 	}
 	for i := w.done; i < w.len(); i++ {
 		if w.stop.Load() {
@@ -112,7 +110,7 @@ func (h *handlerActor) run(c actor.Context, w *work) {
 		r, n := w.at(i)
 		err := h.attempt(c, r, n)
 		if timed {
-			t.lap(h)
+			h.clock.lap()
 		}
 		w.done = i + 1
 		if err != nil {
@@ -125,42 +123,6 @@ func (h *handlerActor) run(c actor.Context, w *work) {
 		if len(w.fails) == 0 {
 			w.progress.Store(int32(i + 1))
 		}
-	}
-}
-
-// Attempt durations are batched for Hooks.Attempts at most this many or
-// this long.
-const (
-	timesBatch = 64
-	timesEvery = 100 * time.Millisecond
-)
-
-// timing measures consecutive attempts on the monotonic clock, one clock
-// read per attempt (an attempt's end is the next one's start); a
-// monotonic read costs half of time.Now's wall and monotonic pair.
-type timing struct {
-	base          time.Time
-	last, flushed time.Duration
-}
-
-func (t *timing) start() { t.base = time.Now() }
-
-// lap records the attempt that just ended and hands the batch on when it
-// is full or old.
-func (t *timing) lap(h *handlerActor) {
-	now := time.Since(t.base)
-	h.times = append(h.times, now-t.last)
-	t.last = now
-	if len(h.times) >= timesBatch || now-t.flushed >= timesEvery {
-		h.flushTimes()
-		t.flushed = now
-	}
-}
-
-func (h *handlerActor) flushTimes() {
-	if len(h.times) > 0 {
-		h.cfg.Hooks.Attempts(h.times)
-		h.times = h.times[:0]
 	}
 }
 
