@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,19 +81,46 @@ func (cm *consumerMetrics) hooks() partition.Hooks {
 	}
 }
 
-// produceHook counts what the runtime's producing client delivers.
-type produceHook struct{ m *metrics.Metrics }
+// produceHook counts what the runtime's producing client delivers. It is
+// called once per record, so the per-topic counter is resolved once, as
+// consumerMetrics does: the topic last counted is checked first (one
+// pointer load and a string compare), then a map of the others.
+type produceHook struct {
+	m       *metrics.Metrics
+	last    atomic.Pointer[topicCounter]
+	byTopic sync.Map // topic -> *topicCounter
+}
+
+type topicCounter struct {
+	topic    string
+	produced prometheus.Counter
+}
+
+func newProduceHook(m *metrics.Metrics) *produceHook { return &produceHook{m: m} }
 
 // OnProduceRecordUnbuffered implements kgo.HookProduceRecordUnbuffered.
-func (h produceHook) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
+func (h *produceHook) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
 	if err != nil {
 		h.m.ProduceErrs.WithLabelValues(r.Topic).Inc()
 		return
 	}
-	h.m.Produced.WithLabelValues(r.Topic).Inc()
+	h.produced(r.Topic).Inc()
 }
 
-var _ kgo.HookProduceRecordUnbuffered = produceHook{}
+func (h *produceHook) produced(topic string) prometheus.Counter {
+	if c := h.last.Load(); c != nil && c.topic == topic {
+		return c.produced
+	}
+	v, ok := h.byTopic.Load(topic)
+	if !ok {
+		v, _ = h.byTopic.LoadOrStore(topic, &topicCounter{topic: topic, produced: h.m.Produced.WithLabelValues(topic)})
+	}
+	c := v.(*topicCounter)
+	h.last.Store(c)
+	return c.produced
+}
+
+var _ kgo.HookProduceRecordUnbuffered = (*produceHook)(nil)
 
 // partitionStats reports every assigned partition's in-flight records and
 // lag (end offset minus committed, as the cluster reports them).

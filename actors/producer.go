@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -133,54 +134,91 @@ func (p *Producer[T]) Publish(ctx context.Context, v T, opts ...ProducerOption) 
 // called once with the outcome. An encoding error is returned at once and
 // nothing is sent.
 func (p *Producer[T]) PublishAsync(ctx context.Context, v T, done func(Receipt, error), opts ...ProducerOption) error {
-	r, err := p.record(v, opts)
+	val, key, headers, err := p.encode(v, opts)
 	if err != nil {
 		return err
 	}
 	if done == nil {
-		p.rt.prod.Produce(ctx, r, nil)
+		p.rt.prod.Produce(ctx, &kgo.Record{Topic: p.topic, Key: key, Value: val, Headers: headers}, nil)
 		return nil
 	}
-	p.rt.prod.Produce(ctx, r, func(out *kgo.Record, err error) {
-		if err != nil {
-			done(Receipt{}, p.wrap(err))
-			return
-		}
-		done(Receipt{Topic: out.Topic, Partition: out.Partition, Offset: out.Offset}, nil)
-	})
+	// One allocation carries the record and done; asyncPromise, a plain
+	// function, finds done from the record, so no closure is allocated per
+	// record.
+	a := &asyncRecord{rec: kgo.Record{Topic: p.topic, Key: key, Value: val, Headers: headers}, done: done}
+	p.rt.prod.Produce(ctx, &a.rec, asyncPromise)
 	return nil
+}
+
+// asyncRecord is a record published with PublishAsync and its callback.
+type asyncRecord struct {
+	rec  kgo.Record // first field: &rec and the asyncRecord share an address
+	done func(Receipt, error)
+}
+
+// asyncPromise is the promise of every asyncRecord. franz-go calls a
+// promise with the very *Record given to Produce, here always the rec of
+// an asyncRecord, so the conversion recovers that asyncRecord.
+func asyncPromise(r *kgo.Record, err error) {
+	a := (*asyncRecord)(unsafe.Pointer(r))
+	if err != nil {
+		a.done(Receipt{}, wrapProduceErr(r.Topic, err))
+		return
+	}
+	a.done(Receipt{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}, nil)
 }
 
 // Flush waits until every record published so far is acknowledged.
 func (p *Producer[T]) Flush(ctx context.Context) error { return p.rt.prod.Flush(ctx) }
 
 func (p *Producer[T]) record(v T, call []ProducerOption) (*kgo.Record, error) {
-	o := p.opts
+	val, key, headers, err := p.encode(v, call)
+	if err != nil {
+		return nil, err
+	}
+	return &kgo.Record{Topic: p.topic, Key: key, Value: val, Headers: headers}, nil
+}
+
+// encode is v's value, key and headers under the producer's options and
+// then the call's.
+func (p *Producer[T]) encode(v T, call []ProducerOption) (val, key []byte, headers []kgo.RecordHeader, err error) {
+	o := &p.opts
 	if len(call) > 0 {
 		all := &options{prod: p.opts}
 		all.prod.headers = append([]kgo.RecordHeader(nil), p.opts.headers...)
 		for _, c := range call {
 			c(all)
 		}
-		o = all.prod
+		o = &all.prod
 	}
-	val, err := o.enc.Encode(v)
-	if err != nil {
-		return nil, fmt.Errorf("producer %s: encoding %T: %w", p.topic, v, err)
+	if val, err = o.enc.Encode(v); err != nil {
+		return nil, nil, nil, fmt.Errorf("producer %s: encoding %T: %w", p.topic, v, err)
 	}
-	r := &kgo.Record{Topic: p.topic, Value: val, Headers: o.headers}
 	switch {
 	case o.hasKey:
-		r.Key = o.key
+		key = o.key
 	case p.keyFn != nil:
-		r.Key = []byte(p.keyFn(v))
+		key = keyBytes(p.keyFn(v))
 	}
-	return r, nil
+	return val, key, o.headers, nil
 }
 
-func (p *Producer[T]) wrap(err error) error {
-	if errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return fmt.Errorf("producer %s: topic %q does not exist (create it with `actord topics create %s` or declare it): %w", p.topic, p.topic, p.topic, err)
+// keyBytes is k's bytes without a copy: strings are immutable and neither
+// franz-go nor the runtime's hooks write to a record's key. An empty key
+// stays an empty, non-nil slice (a zero-length key, not a null one), as
+// []byte(k) gives.
+func keyBytes(k string) []byte {
+	if k == "" {
+		return []byte{}
 	}
-	return fmt.Errorf("producer %s: %w", p.topic, err)
+	return unsafe.Slice(unsafe.StringData(k), len(k))
+}
+
+func (p *Producer[T]) wrap(err error) error { return wrapProduceErr(p.topic, err) }
+
+func wrapProduceErr(topic string, err error) error {
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("producer %s: topic %q does not exist (create it with `actord topics create %s` or declare it): %w", topic, topic, topic, err)
+	}
+	return fmt.Errorf("producer %s: %w", topic, err)
 }

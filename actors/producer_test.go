@@ -4,10 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/broker"
@@ -168,5 +173,78 @@ func TestStopFlushesAsyncPublishes(t *testing.T) {
 	}
 	if total != n || acked.Load() != n {
 		t.Fatalf("after stop: %d in the topic, %d acknowledged, want %d", total, acked.Load(), n)
+	}
+}
+
+// PublishAsync reports each record's coordinates, or its error, to done;
+// keys from KeyBy reach the wire as given, an empty one as a zero-length
+// key rather than a null one.
+func TestPublishAsyncReportsOutcomes(t *testing.T) {
+	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	createTopic(t, b.Addr(), "async", 3)
+	rt := newRuntime(t, b.Addr(), func(c *config.Config) { c.Kafka.RequestTimeout = 2 * time.Second })
+	ctx := context.Background()
+	p, err := actors.NewProducer[orderCreated](rt, "async", actors.KeyBy(func(o orderCreated) string { return o.Event }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"user-1", "", "user-2", "user-1", ""}
+	receipts := make([]actors.Receipt, len(keys))
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Add(1)
+		err := p.PublishAsync(ctx, orderCreated{Event: k, OrderID: i}, func(r actors.Receipt, err error) {
+			receipts[i], errs[i] = r, err
+			wg.Done()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	byPlace := map[actors.Receipt]*kgo.Record{}
+	for _, r := range readAll(t, b.Addr(), "async", len(keys)) {
+		byPlace[actors.Receipt{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}] = r
+	}
+	for i, k := range keys {
+		if errs[i] != nil {
+			t.Fatalf("record %d: %v", i, errs[i])
+		}
+		r := byPlace[receipts[i]]
+		if r == nil {
+			t.Fatalf("record %d: receipt %+v names no record", i, receipts[i])
+		}
+		var got orderCreated
+		json.Unmarshal(r.Value, &got)
+		if got.OrderID != i || string(r.Key) != k || r.Key == nil {
+			t.Fatalf("record %d at %+v: value %+v key %q (nil %v)", i, receipts[i], got, r.Key, r.Key == nil)
+		}
+	}
+
+	missing, _ := actors.NewProducer[string](rt, "no-such-topic")
+	failed := make(chan error, 1)
+	if err := missing.PublishAsync(ctx, "x", func(r actors.Receipt, err error) {
+		if r != (actors.Receipt{}) {
+			err = fmt.Errorf("receipt %+v with error %w", r, err)
+		}
+		failed <- err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-failed:
+		if err == nil || !strings.Contains(err.Error(), `"no-such-topic" does not exist`) || !errors.Is(err, kerr.UnknownTopicOrPartition) {
+			t.Fatalf("err = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("done was not called for a record to a missing topic")
 	}
 }

@@ -112,7 +112,7 @@ func New(cfg config.Config, opts ...RuntimeOption) (*Runtime, error) {
 		return nil, err
 	}
 	prod, err := kgo.NewClient(append(base,
-		kgo.WithHooks(produceHook{rt.metrics}),
+		kgo.WithHooks(newProduceHook(rt.metrics)),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		// Topics are created on first produce where the broker allows it.
 		kgo.AllowAutoTopicCreation(),
