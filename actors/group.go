@@ -96,6 +96,10 @@ func (g *group) start() error {
 	if st := g.rt.cfg.Kafka.SessionTimeout; st > 0 {
 		base = append(base, kgo.SessionTimeout(st))
 	}
+	if n := g.rt.cfg.Runtime.FetchPartitionBytes; n > 0 {
+		// Small fetches: one per partition comes on top of the in-flight cap.
+		base = append(base, kgo.FetchMaxPartitionBytes(int32(n)))
+	}
 	cl, err := kgo.NewClient(append(base,
 		kgo.ConsumerGroup(g.name),
 		kgo.ConsumeTopics(g.topics()...),

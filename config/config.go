@@ -138,8 +138,12 @@ type Runtime struct {
 	// in-flight records before letting go. Default 30s.
 	DrainTimeout time.Duration `mapstructure:"drain_timeout"`
 	// MaxInFlight caps the records a partition has fetched but not finished;
-	// above it fetching of that partition pauses. Default 1000.
+	// at it no more are delivered until it drains. Default 1000.
 	MaxInFlight int `mapstructure:"max_in_flight"`
+	// FetchPartitionBytes is the most bytes one fetch request asks of one
+	// partition (max.partition.fetch.bytes); a larger record batch still
+	// comes whole. Default 256 KiB.
+	FetchPartitionBytes int `mapstructure:"fetch_partition_bytes"`
 }
 
 // Events configures named events.
@@ -277,6 +281,10 @@ func Default() Config {
 			CommitInterval: time.Second,
 			DrainTimeout:   30 * time.Second,
 			MaxInFlight:    1000,
+			// Small enough that one fetch per partition, which comes on top of
+			// max_in_flight, stays a few MiB; large enough to keep a fast
+			// consumer fed.
+			FetchPartitionBytes: 256 << 10,
 		},
 		Events: Events{Topic: "events"},
 		Log:    Log{Level: "info", Format: "text"},

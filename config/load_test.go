@@ -96,6 +96,14 @@ func TestLoadPrecedence(t *testing.T) {
 			get: func(c Config) any { return c.Broker.DefaultPartitions },
 		},
 		{
+			key:      "runtime.fetch_partition_bytes",
+			fileYAML: "runtime: {fetch_partition_bytes: 65536}",
+			env:      "ACTORD_RUNTIME_FETCH_PARTITION_BYTES=1048576",
+			flag:     2048,
+			def:      262144, fromFile: 65536, fromEnv: 1048576, fromFlag: 2048,
+			get: func(c Config) any { return c.Runtime.FetchPartitionBytes },
+		},
+		{
 			key:      "broker.data_dir",
 			fileYAML: "broker: {data_dir: /file}",
 			env:      "ACTORD_BROKER_DATA_DIR=/env",

@@ -239,6 +239,9 @@ func (c Config) problems() []*KeyError {
 	}
 	ck.positive("runtime.drain_timeout", c.Runtime.DrainTimeout)
 	ck.atLeast("runtime.max_in_flight", int64(c.Runtime.MaxInFlight), 1)
+	if n := c.Runtime.FetchPartitionBytes; n < 1024 || n > 1<<30 {
+		ck.add("runtime.fetch_partition_bytes", "must be between 1024 and 1073741824 (1 GiB), got %d", n)
+	}
 	ck.topic("events.topic", c.Events.Topic)
 	ck.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	ck.oneOf("log.format", c.Log.Format, "text", "json")

@@ -64,6 +64,8 @@ func TestValidate(t *testing.T) {
 		{"commit interval", func(c *Config) { c.Runtime.CommitInterval = 0 }, "runtime.commit_interval: must be at least 100ms"},
 		{"drain timeout", func(c *Config) { c.Runtime.DrainTimeout = 0 }, "runtime.drain_timeout: must be greater than 0"},
 		{"max in flight", func(c *Config) { c.Runtime.MaxInFlight = 0 }, "runtime.max_in_flight: must be at least 1, got 0"},
+		{"fetch bytes too small", func(c *Config) { c.Runtime.FetchPartitionBytes = 100 }, "runtime.fetch_partition_bytes: must be between 1024 and 1073741824 (1 GiB), got 100"},
+		{"fetch bytes too large", func(c *Config) { c.Runtime.FetchPartitionBytes = 1 << 31 }, "runtime.fetch_partition_bytes: must be between 1024 and 1073741824 (1 GiB), got 2147483648"},
 		{"events topic", func(c *Config) { c.Events.Topic = "" }, "events.topic: required"},
 		{"http listen off", func(c *Config) { c.HTTP.Listen = "" }, ""},
 		{"http listen", func(c *Config) { c.HTTP.Listen = "localhost" }, `http.listen: "localhost" is not host:port`},
