@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actord/actord/actors"
+	"github.com/actord/actord/config"
 	"github.com/actord/actord/partition"
 )
 
@@ -187,6 +188,43 @@ func TestBackpressureBoundsHeap(t *testing.T) {
 	// far over 40 MiB if fetched at once.
 	if grown > 40<<20 {
 		t.Fatalf("heap grew by %d MiB with a stalled handler: the in-flight cap does not hold", grown>>20)
+	}
+}
+
+// A partition whose handler is stalled at its in-flight cap holds back the
+// group's polls only briefly: the other partition's records keep flowing
+// to the end while the stalled one stays stalled.
+func TestStalledPartitionDoesNotStarveTheOthers(t *testing.T) {
+	b := startBroker(t)
+	createTopic(t, b.Addr(), "mixed", 2)
+	produce(t, b.Addr(), "mixed", 20_000, 100)
+	end := endOffsets(t, b.Addr(), "mixed")
+	if end[0] < 100 || end[1] < 100 {
+		t.Fatalf("records not spread over both partitions: %v", end)
+	}
+	rt := newRuntime(t, b.Addr(), func(c *config.Config) { c.Runtime.FetchPartitionBytes = 1024 })
+	var stalled, flowed atomic.Int64
+	release := make(chan struct{})
+	defer close(release)
+	if err := actors.Consume(rt, "mixed", "mixed", func(ctx context.Context, m actors.Message[[]byte]) error {
+		if m.Partition == 1 {
+			flowed.Add(1)
+			return nil
+		}
+		if stalled.Add(1) > 1 {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	}, actors.MaxInFlight(50)); err != nil {
+		t.Fatal(err)
+	}
+	start(t, rt)
+	eventually(t, 30*time.Second, "every record of the flowing partition handled", func() bool { return flowed.Load() >= end[1] })
+	if got := stalled.Load(); got != 2 {
+		t.Fatalf("%d records of the stalled partition started, want 2 (its first, then the one it is stuck in)", got)
 	}
 }
 
