@@ -3,6 +3,7 @@ package actors_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,17 +49,35 @@ func header(r *kgo.Record, k string) string {
 
 func fastRetries() actors.Option { return actors.Backoff(time.Millisecond, 5*time.Millisecond) }
 
+// attemptLog records the attempts each value ran, in order, as "[1 2 3]".
+type attemptLog struct {
+	mu sync.Mutex
+	m  map[int][]int
+}
+
+func (l *attemptLog) add(m actors.Message[int]) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[int][]int{}
+	}
+	l.m[m.Value] = append(l.m[m.Value], m.Attempt)
+}
+
+func (l *attemptLog) of(v int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return fmt.Sprint(l.m[v])
+}
+
 func TestRetryThenSuccess(t *testing.T) {
 	b := startBroker(t)
 	createTopic(t, b.Addr(), "orders", 1)
 	produce(t, b.Addr(), "orders", 10, 10)
 	rt := newRuntime(t, b.Addr())
-	var mu sync.Mutex
-	attempts := map[int][]int{}
+	var attempts attemptLog
 	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
-		mu.Lock()
-		attempts[m.Value] = append(attempts[m.Value], m.Attempt)
-		mu.Unlock()
+		attempts.add(m)
 		if m.Value == 3 && m.Attempt < 3 {
 			return actors.Retry(errors.New("temporary"))
 		}
@@ -69,14 +88,12 @@ func TestRetryThenSuccess(t *testing.T) {
 	}
 	start(t, rt)
 	eventually(t, 20*time.Second, "committed to the end", func() bool { return committed(t, b.Addr(), "processor", "orders")[0] == 10 })
-	mu.Lock()
-	defer mu.Unlock()
-	if got := attempts[3]; len(got) != 3 || got[0] != 1 || got[2] != 3 {
-		t.Fatalf("record 3 attempts = %v, want [1 2 3]", got)
+	if got := attempts.of(3); got != "[1 2 3]" {
+		t.Fatalf("record 3 attempts = %s, want [1 2 3]", got)
 	}
 	for v := 4; v < 10; v++ {
-		if len(attempts[v]) != 1 {
-			t.Fatalf("record %d ran %d times, want once", v, len(attempts[v]))
+		if got := attempts.of(v); got != "[1]" {
+			t.Fatalf("record %d ran attempts %s, want once", v, got)
 		}
 	}
 }
@@ -138,14 +155,7 @@ func TestExhaustedRetriesDeadLetterWithHeaders(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "the partition carried on", second.Load)
 	eventually(t, 10*time.Second, "offset committed past the dead letter", func() bool {
-		c := committed(t, b.Addr(), "processor", "orders")
-		e := endOffsets(t, b.Addr(), "orders")
-		for p, o := range e {
-			if c[p] != o {
-				return false
-			}
-		}
-		return true
+		return committedToEnd(t, b.Addr(), "processor", "orders")
 	})
 	// The dead-letter topic was created with the source's partition count.
 	if got := len(endOffsets(t, b.Addr(), "orders.dlq")); got != 2 {
@@ -310,16 +320,69 @@ func TestConcurrentModesWithScatteredRetries(t *testing.T) {
 			start(t, rt)
 			eventually(t, 30*time.Second, "every record handled", func() bool { return seen.distinct() == n })
 			eventually(t, 10*time.Second, "committed to the end", func() bool {
-				c := committed(t, b.Addr(), "processor", "orders")
-				for p, e := range endOffsets(t, b.Addr(), "orders") {
-					if c[p] != e {
-						return false
-					}
-				}
-				return true
+				return committedToEnd(t, b.Addr(), "processor", "orders")
 			})
 			if d := seen.dups(); d != 0 {
 				t.Fatalf("%d records handled twice", d)
+			}
+		})
+	}
+}
+
+// In every ordering mode, each failing record runs attempt 1, 2, 3 in
+// turn (retries carry their count), an exhausted one is dead-lettered
+// once with its attempts, the others run once, and the commit reaches the
+// end of every partition.
+func TestAttemptsAndDeadLettersInEveryMode(t *testing.T) {
+	for _, mode := range []partition.Ordering{partition.ByPartition, partition.ByKey, partition.Unordered} {
+		t.Run(mode.String(), func(t *testing.T) {
+			b := startBroker(t)
+			createTopic(t, b.Addr(), "orders", 2)
+			const n = 600
+			produce(t, b.Addr(), "orders", n, 30)
+			rt := newRuntime(t, b.Addr())
+			var attempts attemptLog
+			err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
+				attempts.add(m)
+				switch {
+				case m.Value%50 == 0:
+					return errors.New("never")
+				case m.Value%7 == 0 && m.Attempt < 3:
+					return errors.New("not yet")
+				}
+				return nil
+			}, actors.Ordering(mode), actors.Concurrency(4), actors.MaxRetries(2), fastRetries())
+			if err != nil {
+				t.Fatal(err)
+			}
+			start(t, rt)
+			dead := readAll(t, b.Addr(), "orders.dlq", n/50)
+			eventually(t, 20*time.Second, "committed to the end", func() bool {
+				return committedToEnd(t, b.Addr(), "processor", "orders")
+			})
+			for v := range n {
+				want := "[1]"
+				if v%50 == 0 || v%7 == 0 {
+					want = "[1 2 3]"
+				}
+				if got := attempts.of(v); got != want {
+					t.Errorf("value %d ran attempts %s, want %s", v, got, want)
+				}
+			}
+			got := map[string]bool{}
+			for _, r := range dead {
+				if header(r, "actord.dlq.attempts") != "3" || header(r, "actord.dlq.error") != "never" {
+					t.Errorf("dead letter %s: attempts %q, error %q", r.Value, header(r, "actord.dlq.attempts"), header(r, "actord.dlq.error"))
+				}
+				if got[string(r.Value)] {
+					t.Errorf("value %s dead-lettered twice", r.Value)
+				}
+				got[string(r.Value)] = true
+			}
+			for v := 0; v < n; v += 50 {
+				if !got[strconv.Itoa(v)] {
+					t.Errorf("value %d not dead-lettered", v)
+				}
 			}
 		})
 	}

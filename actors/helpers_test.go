@@ -31,6 +31,19 @@ var (
 	eventually  = kafkatest.Eventually
 )
 
+// committedToEnd reports whether group has committed every partition of
+// topic up to its end offset.
+func committedToEnd(t *testing.T, addr, group, topic string) bool {
+	t.Helper()
+	c := committed(t, addr, group, topic)
+	for p, e := range endOffsets(t, addr, topic) {
+		if c[p] != e {
+			return false
+		}
+	}
+	return true
+}
+
 func testConfig(addr string) config.Config {
 	cfg := config.Default()
 	cfg.Kafka.BootstrapServers = addr

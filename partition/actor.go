@@ -17,28 +17,37 @@ type (
 	batch    struct{ recs []*kgo.Record }
 	drainReq struct{}
 	laneDue  struct{ l *lane }
-	recDue   struct{ r *rec }
+	recDue   struct{ x *rec }
 	deadDone struct {
 		r   *rec
 		err error
 	}
 )
 
-// rec is one record in the partition actor's care.
+// Records carry no state of their own in the partition actor until one
+// fails: then rec holds what its retries and its dead letter need.
 type rec struct {
-	r        *kgo.Record
-	attempt  int // the attempt about to run (or that ran last), from 1
-	finished bool
-	lane     *lane
-	lastErr  error
+	r       *kgo.Record
+	seq     int64 // its place in the tracker (key and unordered modes)
+	attempt int   // the attempt about to run (or that ran last)
+	lane    *lane
+	lastErr error
+}
+
+// entry is a record of key or unordered mode and its place in the tracker.
+type entry struct {
+	r   *kgo.Record
+	seq int64
 }
 
 // lane is a sequence of records that must run one at a time, in order: the
 // whole partition in partition mode (its records are the actor's seq), one
-// key in key mode (its records are q).
+// key in key mode (its records are q). Only its first record can have
+// failed before; head is then that record's state.
 type lane struct {
 	key     string
-	q       []*rec
+	q       []entry
+	head    *rec
 	busy    bool // a worker has records of it
 	waiting bool // a retry backoff or a dead-letter write holds it
 	ready   bool // queued in the actor's ready list
@@ -55,19 +64,19 @@ type partitionActor struct {
 	cfg *Config
 	ctx context.Context
 
+	// Key and unordered modes finish records out of order: the tracker
+	// finds the finished prefix.
 	tr      tracker
 	lanes   map[string]*lane
 	ready   []*lane // lanes with dispatchable records
-	pending []*rec  // unordered mode's queue
+	pending []entry // unordered mode's queue
+	retries []*rec  // unordered mode's records due for another attempt
 
-	// Partition mode keeps no per-record state: one is its lane, seq its
-	// queue (fetched batches in offset order, none empty) and head the
-	// state of seq's first record once that has failed an attempt. The
-	// records ahead of seq are all finished, so a finished run is marked
-	// at once, with no tracker.
-	one  *lane
-	seq  [][]*kgo.Record
-	head *rec
+	// Partition mode needs no tracker: one is its lane and seq its queue
+	// (fetched batches in offset order, none empty); every record ahead of
+	// seq is finished, so a finished run is marked at once.
+	one *lane
+	seq [][]*kgo.Record
 
 	workers []*actor.PID
 	idle    []*actor.PID
@@ -121,7 +130,7 @@ func (a *partitionActor) Receive(c actor.Context) {
 		a.makeReady(m.l)
 		a.dispatch(c)
 	case *recDue:
-		a.pending = append([]*rec{m.r}, a.pending...)
+		a.retries = append(a.retries, m.x)
 		a.dispatch(c)
 	case *deadDone:
 		a.deadLettered(c, m)
@@ -160,30 +169,23 @@ func (a *partitionActor) accept(recs []*kgo.Record) {
 		a.makeReady(a.one)
 		return
 	}
-	if a.lanes != nil {
-		a.sweepLanes()
-	}
-	slab := make([]rec, len(recs))
-	a.tr.q = slices.Grow(a.tr.q, len(recs))
-	for i, r := range recs {
-		x := &slab[i]
-		x.r = r
-		x.attempt = 1
-		a.tr.push(x)
-		switch a.cfg.Ordering {
-		case ByKey:
-			l, ok := a.lanes[string(r.Key)]
-			if !ok {
-				l = &lane{key: string(r.Key)}
-				a.lanes[l.key] = l
-			}
-			x.lane = l
-		default:
-			a.pending = append(a.pending, x)
-			continue
+	a.tr.grow(len(recs))
+	if a.lanes == nil {
+		a.pending = slices.Grow(a.pending, len(recs))
+		for _, r := range recs {
+			a.pending = append(a.pending, entry{r, a.tr.push(r)})
 		}
-		x.lane.q = append(x.lane.q, x)
-		a.makeReady(x.lane)
+		return
+	}
+	a.sweepLanes()
+	for _, r := range recs {
+		l, ok := a.lanes[string(r.Key)]
+		if !ok {
+			l = &lane{key: string(r.Key)}
+			a.lanes[l.key] = l
+		}
+		l.q = append(l.q, entry{r, a.tr.push(r)})
+		a.makeReady(l)
 	}
 }
 
@@ -210,15 +212,22 @@ func (a *partitionActor) dispatch(c actor.Context) {
 	for len(a.idle) > 0 {
 		var w *work
 		if a.cfg.Ordering == Unordered {
-			if len(a.pending) == 0 {
+			switch {
+			case len(a.retries) > 0:
+				x := a.retries[0]
+				a.retries[0] = nil
+				a.retries = a.retries[1:]
+				w = &work{owner: a, ents: []entry{{x.r, x.seq}}, first: x.attempt, retry: x, stop: a.stop}
+			case len(a.pending) > 0:
+				n := (len(a.pending) + len(a.idle) - 1) / len(a.idle)
+				n = min(n, unorderedChunk)
+				w = &work{owner: a, ents: a.pending[:n:n], first: 1, stop: a.stop}
+				a.pending = a.pending[n:]
+				if len(a.pending) == 0 {
+					a.pending = nil
+				}
+			default:
 				return
-			}
-			n := (len(a.pending) + len(a.idle) - 1) / len(a.idle)
-			n = min(n, unorderedChunk)
-			w = &work{owner: a, recs: a.pending[:n:n], stop: a.stop}
-			a.pending = a.pending[n:]
-			if len(a.pending) == 0 {
-				a.pending = nil
 			}
 		} else {
 			if len(a.ready) == 0 {
@@ -232,7 +241,10 @@ func (a *partitionActor) dispatch(c actor.Context) {
 				w = a.takeSeq()
 			} else {
 				n := min(len(l.q), keyChunk)
-				w = &work{owner: a, lane: l, recs: l.q[:n:n], stopOnFail: true, stop: a.stop}
+				w = &work{owner: a, lane: l, ents: l.q[:n:n], first: 1, stopOnFail: true, stop: a.stop}
+				if l.head != nil {
+					w.first = l.head.attempt
+				}
 				l.q = l.q[n:]
 			}
 			l.busy = true
@@ -252,9 +264,9 @@ func (a *partitionActor) dispatch(c actor.Context) {
 func (a *partitionActor) takeSeq() *work {
 	front := a.seq[0]
 	n := min(len(front), partitionChunk)
-	w := &work{owner: a, lane: a.one, seq: front[:n:n], first: 1, stopOnFail: true, stop: a.stop}
-	if a.head != nil {
-		w.first = a.head.attempt
+	w := &work{owner: a, lane: a.one, recs: front[:n:n], first: 1, stopOnFail: true, stop: a.stop}
+	if a.one.head != nil {
+		w.first = a.one.head.attempt
 	}
 	if n == len(front) {
 		a.seq[0] = nil
@@ -290,12 +302,12 @@ func (a *partitionActor) progress() {
 		if p <= w.reported {
 			continue
 		}
-		if w.seq != nil {
+		if w.recs != nil {
 			// The only run out in partition mode: all before it is finished.
-			a.markThrough(w.seq[p-1], p-w.reported)
+			a.markRecord(w.recs[p-1], p-w.reported)
 		} else {
 			for i := w.reported; i < p; i++ {
-				w.recs[i].finished = true
+				a.tr.finish(w.ents[i].seq)
 			}
 		}
 		handled += p - w.reported
@@ -317,10 +329,10 @@ func (a *partitionActor) workDone(c actor.Context, w *work) {
 	a.busy--
 	a.idle = append(a.idle, w.worker)
 	delete(a.out, w)
-	if w.seq != nil {
+	if w.recs != nil {
 		a.seqDone(c, w)
 	} else {
-		a.recsDone(c, w)
+		a.entsDone(c, w)
 	}
 	a.maybeDrained(c)
 }
@@ -331,31 +343,26 @@ func (a *partitionActor) workDone(c actor.Context, w *work) {
 func (a *partitionActor) seqDone(c actor.Context, w *work) {
 	l := a.one
 	l.busy = false
-	ok := w.done // records [0, ok) succeeded
-	var ferr error
-	if len(w.fails) > 0 {
-		f := w.fails[len(w.fails)-1]
-		ok, ferr = f.idx, f.err
-	}
+	ok, ferr := w.succeeded()
 	handled := max(ok-w.reported, 0)
 	if handled > 0 {
-		a.markThrough(w.seq[ok-1], handled)
+		a.markRecord(w.recs[ok-1], handled)
 	}
 	if ok > 0 {
-		a.head = nil // the head ran through
+		l.head = nil // the head ran through
 	}
-	// w.seq is a slice of the fetched batch: let go of the finished
+	// w.recs is a slice of the fetched batch: let go of the finished
 	// records (and the fetch buffers behind them).
-	clear(w.seq[:ok])
-	if rest := w.seq[ok:]; len(rest) > 0 {
+	clear(w.recs[:ok])
+	if rest := w.recs[ok:]; len(rest) > 0 {
 		a.seq = append([][]*kgo.Record{rest}, a.seq...)
 	}
 	retried := 0
 	if ferr != nil {
-		if a.head == nil {
-			a.head = &rec{r: w.seq[ok], attempt: 1, lane: l}
+		if l.head == nil {
+			l.head = &rec{r: w.recs[ok], attempt: 1, lane: l}
 		}
-		if a.failed(c, a.head, ferr) {
+		if a.failed(c, l.head, ferr) {
 			retried++
 		}
 	}
@@ -365,55 +372,74 @@ func (a *partitionActor) seqDone(c actor.Context, w *work) {
 	}
 }
 
-// recsDone takes back a key or unordered run.
-func (a *partitionActor) recsDone(c actor.Context, w *work) {
+// entsDone takes back a key or unordered run: it finishes the records that
+// succeeded, decides what follows each failure, and queues the records it
+// did not reach again.
+func (a *partitionActor) entsDone(c actor.Context, w *work) {
 	handled, retried := 0, 0
 	fi := 0
-	var failedRecs []*rec
-	var failedErrs []error
 	// Records before w.reported were finished by a progress tick.
 	for fi < len(w.fails) && w.fails[fi].idx < w.reported {
 		fi++
 	}
+	fails := w.fails[fi:]
 	for i := w.reported; i < w.done; i++ {
-		x := w.recs[i]
 		if fi < len(w.fails) && w.fails[fi].idx == i {
-			failedRecs = append(failedRecs, x)
-			failedErrs = append(failedErrs, w.fails[fi].err)
 			fi++
 			continue
 		}
-		x.finished = true
+		a.tr.finish(w.ents[i].seq)
 		handled++
 	}
-	rest := w.recs[w.done:]
 	if l := w.lane; l != nil {
+		// Key mode: at most one failure, the last record run.
 		l.busy = false
-		if len(failedRecs) > 0 || len(rest) > 0 {
-			q := make([]*rec, 0, len(failedRecs)+len(rest)+len(l.q))
-			q = append(q, failedRecs...)
+		ok, ferr := w.succeeded()
+		if ok > 0 {
+			l.head = nil
+		}
+		if rest := w.ents[ok:]; len(rest) > 0 {
+			q := make([]entry, 0, len(rest)+len(l.q))
 			q = append(q, rest...)
 			l.q = append(q, l.q...)
 		}
-	} else if len(rest) > 0 {
-		a.pending = append(slices.Clone(rest), a.pending...)
-	}
-	for i, x := range failedRecs {
-		if a.failed(c, x, failedErrs[i]) {
-			retried++
+		if ferr != nil {
+			if l.head == nil {
+				e := w.ents[ok]
+				l.head = &rec{r: e.r, seq: e.seq, attempt: 1, lane: l}
+			}
+			if a.failed(c, l.head, ferr) {
+				retried++
+			}
 		}
-	}
-	if l := w.lane; l != nil {
 		a.settle(l)
+	} else {
+		for _, f := range fails {
+			x := w.retry
+			if x == nil {
+				e := w.ents[f.idx]
+				x = &rec{r: e.r, seq: e.seq, attempt: 1}
+			}
+			if a.failed(c, x, f.err) {
+				retried++
+			}
+		}
+		if rest := w.ents[w.done:]; len(rest) > 0 {
+			if w.retry != nil {
+				a.retries = append([]*rec{w.retry}, a.retries...)
+			} else {
+				a.pending = append(slices.Clone(rest), a.pending...)
+			}
+		}
 	}
 	a.advance()
 	if a.cfg.Hooks.Finished != nil {
-		a.cfg.Hooks.Finished(handled, len(failedRecs), retried, 0)
+		a.cfg.Hooks.Finished(handled, len(fails), retried, 0)
 	}
-	// w.recs shares its backing array with the lane's queue: let go of the
-	// records (and the fetch buffers behind them) now that they are
-	// finished or queued again elsewhere.
-	clear(w.recs)
+	// w.ents shares its backing array with a queue: let go of the records
+	// (and the fetch buffers behind them) now that they are finished or
+	// queued again elsewhere.
+	clear(w.ents)
 }
 
 // settle queues a lane that can run again.
@@ -428,7 +454,7 @@ func (a *partitionActor) sweepLanes() {
 		return
 	}
 	for k, l := range a.lanes {
-		if len(l.q) == 0 && !l.waiting && !l.busy {
+		if len(l.q) == 0 && l.head == nil && !l.waiting && !l.busy {
 			delete(a.lanes, k)
 		}
 	}
@@ -445,7 +471,7 @@ func (a *partitionActor) failed(c actor.Context, x *rec, err error) bool {
 		a.cfg.Logger.Warn("record failed while draining; leaving it uncommitted",
 			"offset", x.r.Offset, "attempt", x.attempt, "error", err)
 		if x.lane == nil {
-			a.pending = append(a.pending, x)
+			a.retries = append(a.retries, x)
 		}
 		return false
 	}
@@ -460,7 +486,7 @@ func (a *partitionActor) failed(c actor.Context, x *rec, err error) bool {
 		x.attempt++
 		self := c.Self()
 		root := c.ActorSystem().Root
-		var msg any = &recDue{r: x}
+		var msg any = &recDue{x: x}
 		if x.lane != nil {
 			msg = &laneDue{l: x.lane}
 		}
@@ -530,8 +556,9 @@ func (a *partitionActor) finishFailed(x *rec) {
 	if a.cfg.Hooks.Finished != nil {
 		a.cfg.Hooks.Finished(0, 0, 0, 1)
 	}
-	x.finished = true
-	if l := x.lane; l == a.one {
+	l := x.lane
+	switch {
+	case l != nil && l == a.one:
 		// The head of seq, with everything before it finished.
 		if len(a.seq) > 0 && a.seq[0][0] == x.r {
 			front := a.seq[0]
@@ -542,14 +569,19 @@ func (a *partitionActor) finishFailed(x *rec) {
 			} else {
 				a.seq[0] = front[1:]
 			}
-			a.head = nil
-			a.markThrough(x.r, 1)
+			a.markRecord(x.r, 1)
 		}
-	} else if l != nil && len(l.q) > 0 && l.q[0] == x {
-		l.q[0] = nil
-		l.q = l.q[1:]
+	case l != nil:
+		a.tr.finish(x.seq)
+		if len(l.q) > 0 && l.q[0].seq == x.seq {
+			l.q[0] = entry{}
+			l.q = l.q[1:]
+		}
+	default:
+		a.tr.finish(x.seq)
 	}
-	if l := x.lane; l != nil {
+	if l != nil {
+		l.head = nil
 		l.waiting = false
 		a.settle(l)
 	}
@@ -559,22 +591,26 @@ func (a *partitionActor) finishFailed(x *rec) {
 // advance marks the finished prefix for commit and releases its records
 // from the in-flight count.
 func (a *partitionActor) advance() {
-	if n, last := a.tr.advance(); n > 0 {
-		a.markThrough(last.r, n)
+	if n, epoch, last := a.tr.advance(); n > 0 {
+		a.markThrough(epoch, last, n)
 	}
 }
 
-// markThrough marks the offset after r for commit (every record up to r
-// is finished) and releases n records from the in-flight count.
-func (a *partitionActor) markThrough(r *kgo.Record, n int) {
+// markThrough marks the offset after last (of leader epoch epoch) for
+// commit, every record up to it being finished, and releases n records
+// from the in-flight count.
+func (a *partitionActor) markThrough(epoch int32, last int64, n int) {
 	if !a.h.closed.Load() {
-		a.h.marked.Store(r.Offset + 1)
+		a.h.marked.Store(last + 1)
 		if a.cfg.Mark != nil {
-			a.cfg.Mark(r.LeaderEpoch, r.Offset+1)
+			a.cfg.Mark(epoch, last+1)
 		}
 	}
 	a.h.release(n)
 }
+
+// markRecord marks everything up to r; see markThrough.
+func (a *partitionActor) markRecord(r *kgo.Record, n int) { a.markThrough(r.LeaderEpoch, r.Offset, n) }
 
 // maybeDrained answers drain requests once no worker holds records and no
 // dead-letter write is pending.

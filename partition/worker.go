@@ -17,12 +17,14 @@ type work struct {
 	owner  *partitionActor
 	worker *actor.PID
 	lane   *lane
-	// recs are the records of key and unordered modes. Partition mode
-	// runs seq instead, a slice of a fetched batch with no per-record
-	// state: only its first record can be a retry, attempt first.
-	recs  []*rec
-	seq   []*kgo.Record
+	// recs are partition mode's records, a slice of a fetched batch; ents
+	// those of key and unordered modes. Only the first record can be on a
+	// retry: first is its attempt. retry is the failed record that an
+	// unordered run of one record tries again.
+	recs  []*kgo.Record
+	ents  []entry
 	first int
+	retry *rec
 	// stopOnFail: ordered modes stop at the first failure.
 	stopOnFail bool
 	stop       *atomic.Bool
@@ -55,21 +57,33 @@ var _ supervisor.Crashable = (*work)(nil)
 
 // len is the number of records in w.
 func (w *work) len() int {
-	if w.seq != nil {
-		return len(w.seq)
+	if w.recs != nil {
+		return len(w.recs)
 	}
-	return len(w.recs)
+	return len(w.ents)
 }
 
 // at is record i of w and the attempt it is on.
 func (w *work) at(i int) (*kgo.Record, int) {
-	if w.seq != nil {
-		if i == 0 {
-			return w.seq[0], w.first
-		}
-		return w.seq[i], 1
+	n := 1
+	if i == 0 {
+		n = w.first
 	}
-	return w.recs[i].r, w.recs[i].attempt
+	if w.recs != nil {
+		return w.recs[i], n
+	}
+	return w.ents[i].r, n
+}
+
+// succeeded is, for a run that stops at its first failure, how many
+// records from the front succeeded and the failure that stopped it (nil
+// if none did).
+func (w *work) succeeded() (int, error) {
+	if len(w.fails) == 0 {
+		return w.done, nil
+	}
+	f := w.fails[len(w.fails)-1]
+	return f.idx, f.err
 }
 
 // handlerActor runs records: inline through HandlerFunc, or by delivering
