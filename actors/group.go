@@ -161,18 +161,18 @@ func (g *group) poll(ctx context.Context) {
 	}
 }
 
-// holdFull is how long a partition at its in-flight cap may hold the
-// group's next poll while another partition has room for records.
+// holdFull is how long a full partition (partition.Handle.Full) may hold
+// the group's next poll while another partition has room for records.
 const holdFull = 50 * time.Millisecond
 
-// waitForRoom returns when the group may poll: when no partition is at its
-// in-flight cap. While one is, franz-go keeps the next fetch buffered, as
-// it does for a hand-written loop busy with the last one, and the poll
-// waits for the partition to drain: at once if every partition is full
-// (no other could take records), up to holdFull if another has room. A
+// waitForRoom returns when the group may poll: when no partition is full.
+// While one is, franz-go keeps the next fetch buffered, as it does for a
+// hand-written loop busy with the last one, and the poll waits for the
+// partition to drain: as long as it takes if every partition is full (no
+// other could take records), up to holdFull if another has room. A
 // partition still full then is paused: its buffered records are dropped
 // and fetched again when it resumes at half its cap. So the in-flight cap
-// holds, plus at most one fetch per partition, and a slow partition
+// holds, plus one and a half fetches per partition, and a slow partition
 // cannot starve the others.
 func (g *group) waitForRoom(ctx context.Context) {
 	var recheck *time.Ticker

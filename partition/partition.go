@@ -104,8 +104,10 @@ type Config struct {
 	// Concurrency is the number of handler actors in key and unordered
 	// modes; partition mode uses one.
 	Concurrency int
-	// MaxInFlight caps fetched but unfinished records; fetching of the
-	// partition pauses above it and resumes at half of it.
+	// MaxInFlight caps fetched but unfinished records: at it (or at half
+	// the last fetch, if that is more) the partition is full and takes no
+	// more; the poller pauses its fetching if it stays full, and it resumes
+	// at half the cap.
 	MaxInFlight int
 
 	Policy supervisor.Policy
@@ -125,9 +127,9 @@ type Config struct {
 	Mark func(epoch int32, offset int64)
 	// Pause and Resume stop and restart fetching of this partition.
 	Pause, Resume func()
-	// Room, when set, is called when the in-flight records fall below
-	// MaxInFlight after reaching it, and when a paused partition resumes:
-	// the poller waiting for room may poll again. It must not block.
+	// Room, when set, is called when a full partition's in-flight records
+	// fall below the full mark, and when a paused partition resumes: the
+	// poller waiting for room may poll again. It must not block.
 	Room func()
 
 	Logger *slog.Logger
@@ -144,6 +146,7 @@ type Handle struct {
 
 	mu       sync.Mutex
 	inFlight int
+	last     int // records in the last delivered batch
 	paused   bool
 	closed   atomic.Bool
 
@@ -200,24 +203,31 @@ func (h *Handle) Deliver(recs []*kgo.Record) {
 	h.first.CompareAndSwap(-1, recs[0].Offset)
 	h.mu.Lock()
 	h.inFlight += len(recs)
+	h.last = len(recs)
 	h.mu.Unlock()
 	h.root.Send(h.pid, &batch{recs: recs})
 }
 
 // Full reports whether the partition's in-flight records are at or above
-// the cap while it is still fetched: more records must not be delivered
-// before it drains below the cap or is paused.
+// its full mark while it is still fetched: more records must not be
+// delivered before it drains below the mark or is paused.
 func (h *Handle) Full() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return !h.paused && h.inFlight >= h.cfg.MaxInFlight
+	return !h.paused && h.inFlight >= h.full()
 }
 
-// HasRoom reports whether the partition is fetched and below its cap.
+// full is the partition's full mark, the in-flight count at which it takes
+// no more: the cap, or half the last fetch when fetches are larger than
+// twice the cap, so that the next fetch is on its way while the second
+// half of the last one runs.
+func (h *Handle) full() int { return max(h.cfg.MaxInFlight, h.last/2) }
+
+// HasRoom reports whether the partition is fetched and below its full mark.
 func (h *Handle) HasRoom() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return !h.paused && h.inFlight < h.cfg.MaxInFlight
+	return !h.paused && h.inFlight < h.full()
 }
 
 // Pause stops fetching the partition if it is still full, until its
@@ -226,7 +236,7 @@ func (h *Handle) HasRoom() bool {
 func (h *Handle) Pause() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.paused || h.inFlight < h.cfg.MaxInFlight {
+	if h.paused || h.inFlight < h.full() {
 		return
 	}
 	h.paused = true
@@ -257,7 +267,7 @@ func (h *Handle) release(n int) {
 		if h.cfg.Resume != nil && !h.closed.Load() {
 			h.cfg.Resume()
 		}
-	} else if !h.paused && was >= h.cfg.MaxInFlight && h.inFlight < h.cfg.MaxInFlight {
+	} else if full := h.full(); !h.paused && was >= full && h.inFlight < full {
 		room = true
 	}
 	if room && h.cfg.Room != nil {
