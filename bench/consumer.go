@@ -86,7 +86,7 @@ func (r runtimeRunning) Stop() error { return StopRuntime(r.rt) }
 // franz-go for at-least-once consumption, with the client options actord's
 // group client uses (mark after handling, commit marks every second, block
 // rebalances while a poll's records are handled, the same fetch size per
-// partition).
+// partition and the same 50 ms the broker may hold a fetch).
 func (e *Env) startRaw(topic, group string, fn Handler) (Running, error) {
 	cl, err := kgo.NewClient(append(e.ClientOpts(),
 		kgo.ConsumerGroup(group),
@@ -95,7 +95,7 @@ func (e *Env) startRaw(topic, group string, fn Handler) (Running, error) {
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(e.Config().Runtime.CommitInterval),
 		kgo.BlockRebalanceOnPoll(),
-		kgo.FetchMaxWait(500*time.Millisecond),
+		kgo.FetchMaxWait(50*time.Millisecond),
 		kgo.FetchMaxPartitionBytes(int32(e.Config().Runtime.FetchPartitionBytes)),
 		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
 			cl.CommitMarkedOffsets(ctx)

@@ -86,7 +86,7 @@ func ConsumeTable(n int, rs []ConsumeResult, rounds int) Table {
 		Method: fmt.Sprintf("%s records of %d bytes over 3 partitions (1,000 keys), written once; each side reads all of them under a fresh group, "+
 			"best of %d rounds (side order reversed every other round). Time runs from the consumer's first fetch request at the broker (so the group join is not counted, the first fetch is) to the last handler end; "+
 			"CPU busy is the process's CPU time over that time (of %d cores); allocations are the whole process's (broker included, the same for every side) divided by the records. "+
-			"Handlers are no-ops; actord at its defaults (max in-flight 1,000 per partition, commit every 1 s).", thousands(n), ValueSize, rounds, runtime.NumCPU()),
+			"Handlers are no-ops; actord at its defaults (max in-flight 1,000 per partition, fetches of at most 256 KiB per partition, commit every 1 s); the raw loop fetches the same way.", thousands(n), ValueSize, rounds, runtime.NumCPU()),
 		Header: []string{"side", "records/s", "ratio to (a)", "time", "CPU busy", "allocs/record", "bytes/record"},
 	}
 	base := rs[0].Rate()
@@ -156,7 +156,7 @@ func LatencyTable(rate int, d time.Duration, rs []LatencyResult) Table {
 	t := Table{
 		Title: "4. Latency, produce to handler start",
 		Method: fmt.Sprintf("%d records/s for %v to a fresh 3-partition topic; the send time travels in the value and the handler subtracts it from its start time (one clock, one process). "+
-			"Producers linger 1 ms, as the runtime's does; consumers wait for fetches at most 500 ms, as actord's group client does.", rate, d),
+			"Producers linger 1 ms, as the runtime's does; consumers let the broker hold a fetch at most 50 ms, as actord's group client does.", rate, d),
 		Header: []string{"side", "records", "p50", "p99", "p99.9", "max"},
 	}
 	for _, r := range rs {

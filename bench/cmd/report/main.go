@@ -47,9 +47,9 @@ func main() {
 		}
 		return
 	}
-	p := params{consumeN: 1_000_000, produceN: 500_000, slowN: 10_000, rounds: 2, latencyFor: 5 * time.Second, memoryFor: 6 * time.Second}
+	p := params{consumeN: 1_000_000, produceN: 500_000, slowN: 10_000, rounds: 5, latencyFor: 5 * time.Second, memoryFor: 6 * time.Second}
 	if *short {
-		p = params{consumeN: 100_000, produceN: 50_000, slowN: 2_000, rounds: 1, latencyFor: 2 * time.Second, memoryFor: 3 * time.Second}
+		p = params{consumeN: 100_000, produceN: 50_000, slowN: 2_000, rounds: 2, latencyFor: 2 * time.Second, memoryFor: 3 * time.Second}
 	}
 	r, err := run(p)
 	if err != nil {
