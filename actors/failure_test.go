@@ -297,7 +297,9 @@ func TestKeyModeRetryBlocksOnlyItsKey(t *testing.T) {
 var _ = strconv.Itoa
 
 // Unordered and key modes with failures scattered through the stream:
-// every record ends handled and the commit reaches the end.
+// every record ends handled and the commit reaches the end; in key mode
+// each key's records succeed in offset order although a retry of one key
+// shares a handler's run with other keys.
 func TestConcurrentModesWithScatteredRetries(t *testing.T) {
 	for _, mode := range []partition.Ordering{partition.Unordered, partition.ByKey} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -307,10 +309,19 @@ func TestConcurrentModesWithScatteredRetries(t *testing.T) {
 			produce(t, b.Addr(), "orders", n, 40)
 			rt := newRuntime(t, b.Addr())
 			seen := newCounter()
+			var mu sync.Mutex
+			last := map[string]int{}
+			var outOfOrder atomic.Int32
 			err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
 				if m.Value%7 == 0 && m.Attempt == 1 {
 					return errors.New("transient")
 				}
+				mu.Lock()
+				if prev, ok := last[string(m.Key)]; ok && m.Value <= prev {
+					outOfOrder.Add(1)
+				}
+				last[string(m.Key)] = m.Value
+				mu.Unlock()
 				seen.add(strconv.Itoa(m.Value))
 				return nil
 			}, actors.Ordering(mode), actors.Concurrency(4), fastRetries())
@@ -324,6 +335,9 @@ func TestConcurrentModesWithScatteredRetries(t *testing.T) {
 			})
 			if d := seen.dups(); d != 0 {
 				t.Fatalf("%d records handled twice", d)
+			}
+			if o := outOfOrder.Load(); mode == partition.ByKey && o != 0 {
+				t.Fatalf("%d records of a key succeeded before an earlier one of the key", o)
 			}
 		})
 	}

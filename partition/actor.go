@@ -69,6 +69,8 @@ type partitionActor struct {
 	tr      tracker
 	lanes   map[string]*lane
 	ready   []*lane // lanes with dispatchable records
+	// readyRecs counts the records of key mode's ready lanes.
+	readyRecs int
 	pending []entry // unordered mode's queue
 	retries []*rec  // unordered mode's records due for another attempt
 
@@ -185,7 +187,11 @@ func (a *partitionActor) accept(recs []*kgo.Record) {
 			a.lanes[l.key] = l
 		}
 		l.q = append(l.q, entry{r, a.tr.push(r)})
-		a.makeReady(l)
+		if l.ready {
+			a.readyRecs++
+		} else {
+			a.makeReady(l)
+		}
 	}
 }
 
@@ -193,6 +199,7 @@ func (a *partitionActor) makeReady(l *lane) {
 	if !l.ready && !l.busy && !l.waiting && a.queued(l) {
 		l.ready = true
 		a.ready = append(a.ready, l)
+		a.readyRecs += len(l.q)
 	}
 }
 
@@ -233,21 +240,12 @@ func (a *partitionActor) dispatch(c actor.Context) {
 			if len(a.ready) == 0 {
 				return
 			}
-			l := a.ready[0]
-			a.ready[0] = nil
-			a.ready = a.ready[1:]
-			l.ready = false
-			if l == a.one {
+			if a.one != nil {
+				a.popReady().busy = true
 				w = a.takeSeq()
 			} else {
-				n := min(len(l.q), keyChunk)
-				w = &work{owner: a, lane: l, ents: l.q[:n:n], first: 1, stopOnFail: true, stop: a.stop}
-				if l.head != nil {
-					w.first = l.head.attempt
-				}
-				l.q = l.q[n:]
+				w = a.takeKeys()
 			}
-			l.busy = true
 		}
 		pid := a.idle[len(a.idle)-1]
 		a.idle = a.idle[:len(a.idle)-1]
@@ -257,6 +255,44 @@ func (a *partitionActor) dispatch(c actor.Context) {
 		c.Send(pid, w)
 	}
 	a.tick(c)
+}
+
+// popReady takes the first ready lane off the ready list.
+func (a *partitionActor) popReady() *lane {
+	l := a.ready[0]
+	a.ready[0] = nil
+	a.ready = a.ready[1:]
+	l.ready = false
+	a.readyRecs -= len(l.q)
+	return l
+}
+
+// takeKeys is key mode's next run: records of ready lanes, one segment per
+// lane, up to an even share of the ready records among the idle workers
+// (at most keyChunk). Keys with a few records each share one message, and
+// slow handlers still spread over every worker.
+func (a *partitionActor) takeKeys() *work {
+	share := min(max((a.readyRecs+len(a.idle)-1)/len(a.idle), 1), keyChunk)
+	w := &work{owner: a, stopOnFail: true, stop: a.stop,
+		ents: make([]entry, 0, share), segs: make([]seg, 0, min(share, len(a.ready)))}
+	for len(w.ents) < share && len(a.ready) > 0 {
+		l := a.popReady()
+		k := min(len(l.q), share-len(w.ents))
+		first := 1
+		if l.head != nil {
+			first = l.head.attempt
+		}
+		w.segs = append(w.segs, seg{lane: l, start: len(w.ents), end: len(w.ents) + k, first: first})
+		w.ents = append(w.ents, l.q[:k]...)
+		clear(l.q[:k])
+		if k == len(l.q) {
+			l.q = l.q[:0] // keep the array for the key's next records
+		} else {
+			l.q = l.q[k:]
+		}
+		l.busy = true
+	}
+	return w
 }
 
 // takeSeq is partition mode's next run: up to partitionChunk records from
@@ -376,7 +412,68 @@ func (a *partitionActor) seqDone(c actor.Context, w *work) {
 // succeeded, decides what follows each failure, and queues the records it
 // did not reach again.
 func (a *partitionActor) entsDone(c actor.Context, w *work) {
-	handled, retried := 0, 0
+	var handled, retried int
+	if w.segs != nil {
+		handled, retried = a.keysDone(c, w)
+	} else {
+		handled, retried = a.unorderedDone(c, w)
+	}
+	a.advance()
+	if a.cfg.Hooks.Finished != nil {
+		a.cfg.Hooks.Finished(handled, len(w.fails), retried, 0)
+	}
+	// w.ents are copies or a slice of a queue: let go of the records (and
+	// the fetch buffers behind them) now that they are finished or queued
+	// again elsewhere.
+	clear(w.ents)
+}
+
+// keysDone settles each key of a key-mode run: the records before its
+// failure (if any) are finished, the failed one and those not reached go
+// back to the front of its lane.
+func (a *partitionActor) keysDone(c actor.Context, w *work) (handled, retried int) {
+	fi := 0
+	for _, sg := range w.segs {
+		l := sg.lane
+		l.busy = false
+		// Records [start, start+ok) succeeded: those run, up to a failure.
+		ok := min(max(w.done-sg.start, 0), sg.end-sg.start)
+		var ferr error
+		for ; fi < len(w.fails) && w.fails[fi].idx < sg.end; fi++ {
+			if f := w.fails[fi]; f.idx >= sg.start {
+				ok, ferr = f.idx-sg.start, f.err
+			}
+		}
+		// Records before w.reported were finished by a progress tick.
+		for i := max(sg.start, w.reported); i < sg.start+ok; i++ {
+			a.tr.finish(w.ents[i].seq)
+			handled++
+		}
+		if ok > 0 {
+			l.head = nil
+		}
+		if rest := w.ents[sg.start+ok : sg.end]; len(rest) > 0 {
+			q := make([]entry, 0, len(rest)+len(l.q))
+			q = append(q, rest...)
+			l.q = append(q, l.q...)
+		}
+		if ferr != nil {
+			if l.head == nil {
+				e := w.ents[sg.start+ok]
+				l.head = &rec{r: e.r, seq: e.seq, attempt: 1, lane: l}
+			}
+			if a.failed(c, l.head, ferr) {
+				retried++
+			}
+		}
+		a.settle(l)
+	}
+	return handled, retried
+}
+
+// unorderedDone finishes an unordered run's records that succeeded and
+// decides what follows each failure.
+func (a *partitionActor) unorderedDone(c actor.Context, w *work) (handled, retried int) {
 	fi := 0
 	// Records before w.reported were finished by a progress tick.
 	for fi < len(w.fails) && w.fails[fi].idx < w.reported {
@@ -391,55 +488,24 @@ func (a *partitionActor) entsDone(c actor.Context, w *work) {
 		a.tr.finish(w.ents[i].seq)
 		handled++
 	}
-	if l := w.lane; l != nil {
-		// Key mode: at most one failure, the last record run.
-		l.busy = false
-		ok, ferr := w.succeeded()
-		if ok > 0 {
-			l.head = nil
+	for _, f := range fails {
+		x := w.retry
+		if x == nil {
+			e := w.ents[f.idx]
+			x = &rec{r: e.r, seq: e.seq, attempt: 1}
 		}
-		if rest := w.ents[ok:]; len(rest) > 0 {
-			q := make([]entry, 0, len(rest)+len(l.q))
-			q = append(q, rest...)
-			l.q = append(q, l.q...)
-		}
-		if ferr != nil {
-			if l.head == nil {
-				e := w.ents[ok]
-				l.head = &rec{r: e.r, seq: e.seq, attempt: 1, lane: l}
-			}
-			if a.failed(c, l.head, ferr) {
-				retried++
-			}
-		}
-		a.settle(l)
-	} else {
-		for _, f := range fails {
-			x := w.retry
-			if x == nil {
-				e := w.ents[f.idx]
-				x = &rec{r: e.r, seq: e.seq, attempt: 1}
-			}
-			if a.failed(c, x, f.err) {
-				retried++
-			}
-		}
-		if rest := w.ents[w.done:]; len(rest) > 0 {
-			if w.retry != nil {
-				a.retries = append([]*rec{w.retry}, a.retries...)
-			} else {
-				a.pending = append(slices.Clone(rest), a.pending...)
-			}
+		if a.failed(c, x, f.err) {
+			retried++
 		}
 	}
-	a.advance()
-	if a.cfg.Hooks.Finished != nil {
-		a.cfg.Hooks.Finished(handled, len(fails), retried, 0)
+	if rest := w.ents[w.done:]; len(rest) > 0 {
+		if w.retry != nil {
+			a.retries = append([]*rec{w.retry}, a.retries...)
+		} else {
+			a.pending = append(slices.Clone(rest), a.pending...)
+		}
 	}
-	// w.ents shares its backing array with a queue: let go of the records
-	// (and the fetch buffers behind them) now that they are finished or
-	// queued again elsewhere.
-	clear(w.ents)
+	return handled, retried
 }
 
 // settle queues a lane that can run again.

@@ -16,7 +16,7 @@ import (
 type work struct {
 	owner  *partitionActor
 	worker *actor.PID
-	lane   *lane
+	lane   *lane // partition mode's lane
 	// recs are partition mode's records, a slice of a fetched batch; ents
 	// those of key and unordered modes. Only the first record can be on a
 	// retry: first is its attempt. retry is the failed record that an
@@ -25,7 +25,12 @@ type work struct {
 	ents  []entry
 	first int
 	retry *rec
-	// stopOnFail: ordered modes stop at the first failure.
+	// segs are key mode's keys: ents holds the records of several lanes,
+	// one segment each, so that one message carries more than a key's few.
+	segs []seg
+	si   int // the segment being run
+	// stopOnFail: ordered modes stop a lane at its first failure: the run
+	// (partition mode) or the rest of the lane's segment (key mode).
 	stopOnFail bool
 	stop       *atomic.Bool
 
@@ -63,8 +68,27 @@ func (w *work) len() int {
 	return len(w.ents)
 }
 
-// at is record i of w and the attempt it is on.
+// seg is one lane's records in a key-mode run, ents[start:end]; the first
+// is on attempt first.
+type seg struct {
+	lane       *lane
+	start, end int
+	first      int
+}
+
+// at is record i of w and the attempt it is on; the handler asks in
+// order.
 func (w *work) at(i int) (*kgo.Record, int) {
+	if w.segs != nil {
+		for w.segs[w.si].end <= i {
+			w.si++
+		}
+		n := 1
+		if s := w.segs[w.si]; i == s.start {
+			n = s.first
+		}
+		return w.ents[i].r, n
+	}
 	n := 1
 	if i == 0 {
 		n = w.first
@@ -129,7 +153,13 @@ func (h *handlerActor) run(c actor.Context, w *work) {
 		w.done = i + 1
 		if err != nil {
 			w.fails = append(w.fails, failed{idx: i, err: err})
-			if w.stopOnFail {
+			switch {
+			case !w.stopOnFail:
+			case w.segs != nil:
+				// The rest of this key waits; the other keys run.
+				i = w.segs[w.si].end - 1
+				w.done = i + 1
+			default:
 				return
 			}
 			continue
