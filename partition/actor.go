@@ -66,13 +66,13 @@ type partitionActor struct {
 
 	// Key and unordered modes finish records out of order: the tracker
 	// finds the finished prefix.
-	tr      tracker
-	lanes   map[string]*lane
-	ready   []*lane // lanes with dispatchable records
+	tr    tracker
+	lanes map[string]*lane
+	ready []*lane // lanes with dispatchable records
 	// readyRecs counts the records of key mode's ready lanes.
 	readyRecs int
-	pending []entry // unordered mode's queue
-	retries []*rec  // unordered mode's records due for another attempt
+	pending   []entry // unordered mode's queue
+	retries   []*rec  // unordered mode's records due for another attempt
 
 	// Partition mode needs no tracker: one is its lane and seq its queue
 	// (fetched batches in offset order, none empty); every record ahead of
