@@ -37,6 +37,9 @@ type group struct {
 	respawn []respawn
 
 	joined atomic.Bool
+	// closing is set once the group is being stopped: an assignment that
+	// comes while it leaves starts no partition actor.
+	closing atomic.Bool
 }
 
 type tp struct {
@@ -232,6 +235,9 @@ func (g *group) wake() {
 }
 
 func (g *group) assigned(_ context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	if g.closing.Load() {
+		return
+	}
 	g.joined.Store(true)
 	g.rt.metrics.Rebalances.WithLabelValues(g.name, "assigned").Inc()
 	for topic, ps := range assigned {
@@ -288,9 +294,18 @@ func (g *group) committed(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg
 
 // revoked drains the revoked partitions' actors (bounded by the drain
 // timeout), commits what they finished, and stops them.
-func (g *group) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+func (g *group) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	hs := g.take(revoked)
 	g.rt.metrics.Rebalances.WithLabelValues(g.name, "revoked").Inc()
+	g.drainAndCommit(ctx, hs)
+	if len(hs) > 0 {
+		g.log.Info("partitions revoked", "partitions", fmt.Sprint(revoked))
+	}
+}
+
+// drainAndCommit drains the partition actors of hs (each bounded by the
+// drain timeout), stops them and commits what they finished.
+func (g *group) drainAndCommit(ctx context.Context, hs map[tp]*partition.Handle) {
 	var wg sync.WaitGroup
 	for key, h := range hs {
 		wg.Add(1)
@@ -304,11 +319,8 @@ func (g *group) revoked(ctx context.Context, cl *kgo.Client, revoked map[string]
 	wg.Wait()
 	cctx, cancel := context.WithTimeout(ctx, g.rt.cfg.Kafka.RequestTimeout)
 	defer cancel()
-	if err := cl.CommitMarkedOffsets(cctx); err != nil {
+	if err := g.cl.CommitMarkedOffsets(cctx); err != nil {
 		g.log.Error("commit on revoke failed; uncommitted records will be redelivered", "error", err)
-	}
-	if len(hs) > 0 {
-		g.log.Info("partitions revoked", "partitions", fmt.Sprint(revoked))
 	}
 }
 
@@ -322,6 +334,16 @@ func (g *group) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) 
 	if len(lost) > 0 {
 		g.log.Warn("partitions lost", "partitions", fmt.Sprint(lost))
 	}
+}
+
+// takeAll forgets every partition actor and returns them.
+func (g *group) takeAll() map[tp]*partition.Handle {
+	defer g.wake()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	hs := g.parts
+	g.parts = map[tp]*partition.Handle{}
+	return hs
 }
 
 func (g *group) take(m map[string][]int32) map[tp]*partition.Handle {
@@ -386,16 +408,31 @@ func (g *group) respawnCrashed() {
 	}
 }
 
-// stop ends the poll loop, then closes the client, which leaves the group:
-// the final revoke drains and commits every partition.
-func (g *group) stop(ctx context.Context) error {
+// quiesce ends the poll loop, then drains and commits every partition.
+// It comes before leave: franz-go leaves only once a join in flight
+// returns, and the coordinator holds a join until the rebalance
+// completes, up to the rebalance timeout (60 s).
+func (g *group) quiesce(ctx context.Context) {
 	if g.cl == nil {
-		return nil
+		return
 	}
+	g.closing.Store(true)
 	g.stopPoll()
 	select {
 	case <-g.polled:
 	case <-ctx.Done():
+	}
+	if hs := g.takeAll(); len(hs) > 0 {
+		g.drainAndCommit(ctx, hs)
+		g.log.Info("partitions released", "partitions", len(hs))
+	}
+}
+
+// leave closes the client, which leaves the group, waiting for that until
+// ctx ends.
+func (g *group) leave(ctx context.Context) {
+	if g.cl == nil {
+		return
 	}
 	done := make(chan struct{})
 	go func() {
@@ -405,9 +442,11 @@ func (g *group) stop(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return fmt.Errorf("group %s: stop: %w", g.name, ctx.Err())
+		// What was handled is committed (or its commit failure logged):
+		// nothing is lost by going. The coordinator drops this member
+		// after its session timeout.
+		g.log.Warn("leaving the group did not finish in time (a rebalance is in progress); the coordinator drops this member after kafka.session_timeout")
 	}
 	g.rt.sys.Root.Stop(g.sup)
 	g.log.Info("consumer group stopped")
-	return nil
 }

@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/internal/kafkatest"
 	"github.com/actord/actord/partition"
 )
 
@@ -257,4 +260,74 @@ func TestConsumeWithServiceActors(t *testing.T) {
 		t.Fatal("the crash never happened")
 	}
 	eventually(t, 10*time.Second, "committed to the end", func() bool { return committed(t, b.Addr(), "svc", "orders")[0] == 50 })
+}
+
+// A stop while the coordinator holds a join (a rebalance waiting for a
+// member) ends within its deadline, cleanly: franz-go leaves only once the
+// join returns, so the runtime drains and commits first and then gives
+// the leave what time is left. Nothing is lost: once the join is let go,
+// the other member handles what the stopped one did not commit.
+func TestStopDuringAHeldJoin(t *testing.T) {
+	b := startBroker(t)
+	createTopic(t, b.Addr(), "orders", 2)
+	const n = 400
+	produce(t, b.Addr(), "orders", n, 40)
+	seen := newCounter() // of partition/offset
+	handler := func(ctx context.Context, m actors.Message[[]byte]) error {
+		seen.add(strconv.Itoa(int(m.Partition)) + "/" + strconv.FormatInt(m.Offset, 10))
+		return nil
+	}
+	a := newRuntime(t, b.Addr())
+	if err := actors.Consume(a, "orders", "held", handler); err != nil {
+		t.Fatal(err)
+	}
+	start(t, a)
+	eventually(t, 20*time.Second, "the first member handled every record", func() bool { return seen.distinct() == n })
+
+	// From now on the coordinator takes no join of the first member until
+	// released, so a rebalance waits for it.
+	described, err := kadm.NewClient(kafkatest.Client(t, b.Addr())).DescribeGroups(context.Background(), "held")
+	if err != nil || len(described["held"].Members) != 1 {
+		t.Fatalf("describe group: %v %v", described, err)
+	}
+	first := described["held"].Members[0].MemberID
+	c := b.Cluster()
+	release := make(chan struct{})
+	var held atomic.Int32
+	c.ControlKey(int16(kmsg.JoinGroup), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if req.(*kmsg.JoinGroupRequest).MemberID == first {
+			held.Add(1)
+			c.SleepControl(func() { <-release })
+		}
+		return nil, nil, false
+	})
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	bRt := newRuntime(t, b.Addr())
+	if err := actors.Consume(bRt, "orders", "held", handler); err != nil {
+		t.Fatal(err)
+	}
+	start(t, bRt)
+	// The first member sees the rebalance and rejoins: its join is held.
+	eventually(t, 20*time.Second, "the first member's rejoin held", func() bool { return held.Load() >= 1 })
+
+	const deadline = 4 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	t0 := time.Now()
+	if err := a.Stop(ctx); err != nil {
+		t.Fatalf("stop during a held join: %v", err)
+	}
+	if took := time.Since(t0); took > deadline+2*time.Second {
+		t.Fatalf("stop took %v, its deadline was %v", took, deadline)
+	}
+	close(release)
+	released = true
+	produce(t, b.Addr(), "orders", 100, 40)
+	eventually(t, 60*time.Second, "the other member handles the rest", func() bool { return seen.distinct() == n+100 })
 }

@@ -211,7 +211,8 @@ func (rt *Runtime) Run(ctx context.Context) error {
 }
 
 // Stop stops fetching, drains in-flight records (bounded by the drain
-// timeout), commits, leaves the groups, flushes producers and shuts the
+// timeout), commits, flushes producers, leaves the groups (waiting for
+// that until ctx ends: a rebalance in progress can hold it) and shuts the
 // actor system and the embedded broker down. It is safe to call twice.
 func (rt *Runtime) Stop(ctx context.Context) error {
 	rt.stopOnce.Do(func() {
@@ -223,23 +224,23 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 		}
 		rt.mu.Unlock()
 		var errs []error
-		var wg sync.WaitGroup
-		var emu sync.Mutex
-		for _, g := range groups {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := g.stop(ctx); err != nil {
-					emu.Lock()
-					errs = append(errs, err)
-					emu.Unlock()
-				}
-			}()
+		each := func(f func(*group)) {
+			var wg sync.WaitGroup
+			for _, g := range groups {
+				wg.Go(func() { f(g) })
+			}
+			wg.Wait()
 		}
-		wg.Wait()
-		if err := rt.prod.Flush(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("flushing producer: %w", err))
+		// Handlers and dead letters produce until the partitions are
+		// drained; leaving the groups, which can wait for a rebalance,
+		// comes last.
+		each(func(g *group) { g.quiesce(ctx) })
+		if rt.prod.BufferedProduceRecords() > 0 {
+			if err := rt.prod.Flush(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("flushing producer: %w", err))
+			}
 		}
+		each(func(g *group) { g.leave(ctx) })
 		rt.prod.Close()
 		if rt.httpSrv != nil {
 			rt.httpSrv.Close(ctx)
