@@ -358,9 +358,9 @@ func (a *partitionActor) progress() {
 	}
 }
 
-// workDone takes back a worker's results: finished records, failures (at
-// most one, the last record it ran, in ordered modes) and records it did
-// not reach.
+// workDone takes back a worker's results: finished records, failures (in
+// ordered modes at most one per lane, the last record of it that ran) and
+// records it did not reach.
 func (a *partitionActor) workDone(c actor.Context, w *work) {
 	a.busy--
 	a.idle = append(a.idle, w.worker)
