@@ -74,15 +74,10 @@ func (d *Durations) Observe(ds []time.Duration) {
 		return
 	}
 	var local [maxBuckets + 1]uint64
-	bounds := d.vec.ns
 	var sum time.Duration
 	for _, x := range ds {
 		sum += x
-		i := 0
-		for i < len(bounds) && x > bounds[i] {
-			i++
-		}
-		local[i]++
+		local[d.vec.bucket(x)]++
 	}
 	for i, n := range local[:len(d.counts)] {
 		if n > 0 {
@@ -99,12 +94,18 @@ func (d *Durations) ObserveFast(n int, total, each time.Duration) {
 	if n <= 0 {
 		return
 	}
+	d.counts[d.vec.bucket(each)].Add(uint64(n))
+	d.sumNs.Add(int64(total))
+}
+
+// bucket is the index of the bucket that counts x: the first bound x does
+// not exceed, or the overflow slot.
+func (v *DurationVec) bucket(x time.Duration) int {
 	i := 0
-	for i < len(d.vec.ns) && each > d.vec.ns[i] {
+	for i < len(v.ns) && x > v.ns[i] {
 		i++
 	}
-	d.counts[i].Add(uint64(n))
-	d.sumNs.Add(int64(total))
+	return i
 }
 
 // Describe implements prometheus.Collector.
