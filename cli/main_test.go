@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,24 +20,8 @@ func TestMain(m *testing.M) {
 // actordBinary builds cmd/actord once per test binary.
 var actordBinary = kafkatest.ActordBinary
 
-// lockedBuffer is an io.Writer that a test may read while a command is
-// still writing to it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is a writer a test may read while it is written.
+type lockedBuffer = kafkatest.LockedBuffer
 
 // deadlineCtx bounds every wait of one test.
 func deadlineCtx(t *testing.T, d time.Duration) context.Context {

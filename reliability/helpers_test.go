@@ -106,23 +106,8 @@ func capSessionTimeout(b *broker.Broker, d time.Duration) {
 	})
 }
 
-// lockedBuffer is an io.Writer a test may read while a process writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is a writer a test may read while it is written.
+type lockedBuffer = kafkatest.LockedBuffer
 
 // process is one running actord process.
 type process struct {
