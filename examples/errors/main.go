@@ -167,7 +167,7 @@ func run(ctx context.Context, cfg config.Config, out io.Writer) (result, error) 
 			}
 		}
 	}
-	if err := waitFor(ctx, func() bool { return w.count() == 3 && endOffset(ctx, adm, dlqTopic) == 3 }); err != nil {
+	if err := waitFor(ctx, func() bool { return w.count() == 3 && shop.EndOffset(ctx, adm, dlqTopic) == 3 }); err != nil {
 		return res, fmt.Errorf("first pass: %w", err)
 	}
 	res.deadLettered = 3
@@ -189,7 +189,7 @@ func run(ctx context.Context, cfg config.Config, out io.Writer) (result, error) 
 	}
 	// The replayed poison record fails again: replay cannot fix a record,
 	// only what it met. It is dead-lettered a second time.
-	if err := waitFor(ctx, func() bool { return w.count() == 5 && endOffset(ctx, adm, dlqTopic) == 4 }); err != nil {
+	if err := waitFor(ctx, func() bool { return w.count() == 5 && shop.EndOffset(ctx, adm, dlqTopic) == 4 }); err != nil {
 		return res, fmt.Errorf("replay: %w", err)
 	}
 	all, err := readAll(ctx, rt, dlqTopic)
@@ -264,7 +264,7 @@ func readAll(ctx context.Context, rt *actors.Runtime, topic string) ([]*kgo.Reco
 		return nil, err
 	}
 	defer cl.Close()
-	want := endOffset(ctx, kadm.NewClient(cl), topic)
+	want := shop.EndOffset(ctx, kadm.NewClient(cl), topic)
 	var rs []*kgo.Record
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -276,23 +276,6 @@ func readAll(ctx context.Context, rt *actors.Runtime, topic string) ([]*kgo.Reco
 		rs = append(rs, fs.Records()...)
 	}
 	return rs, nil
-}
-
-// endOffset is the number of records topic holds (-1 when unknown).
-func endOffset(ctx context.Context, adm *kadm.Client, topic string) int64 {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	lo, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		return -1
-	}
-	var n int64
-	lo.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil {
-			n += o.Offset
-		}
-	})
-	return n
 }
 
 // waitFor polls cond until it holds, ctx ends or 20 seconds pass.

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
+	"github.com/actord/actord/examples/shop"
 )
 
 // account prints what the services do: a few lines of each kind while the
@@ -156,23 +157,6 @@ func lags(ctx context.Context, adm *kadm.Client, groups ...string) map[string]in
 	return out
 }
 
-// endOffset is the number of records topic holds (-1 when unknown).
-func endOffset(ctx context.Context, adm *kadm.Client, topic string) int64 {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	lo, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		return -1
-	}
-	var n int64
-	lo.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil {
-			n += o.Offset
-		}
-	})
-	return n
-}
-
 // deadLetters reads every record of the dead-letter topic dlq and
 // describes each from its actord.dlq.* headers.
 func deadLetters(ctx context.Context, rt *actors.Runtime, dlq string) ([]string, error) {
@@ -185,7 +169,7 @@ func deadLetters(ctx context.Context, rt *actors.Runtime, dlq string) ([]string,
 		return nil, err
 	}
 	defer cl.Close()
-	want := endOffset(ctx, kadm.NewClient(cl), dlq)
+	want := shop.EndOffset(ctx, kadm.NewClient(cl), dlq)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var out []string

@@ -188,7 +188,7 @@ func run(ctx context.Context, o options, out io.Writer) (summary, error) {
 		return s.charged.Load() == n && int64(paid+declined) == n && s.notified.Load() == n &&
 			s.welcomed.Load() == u && s.settingsMade.Load() == u &&
 			counters(rt, "actord_records_dead_lettered_total", "group")[notificationsGroup] == 1 &&
-			endOffset(ctx, adm, "orders.dlq") == 1
+			shop.EndOffset(ctx, adm, "orders.dlq") == 1
 	}
 	committed := func() bool {
 		for _, l := range lags(ctx, adm, groups...) {
