@@ -11,14 +11,9 @@ import (
 	"time"
 )
 
-// Namespacer is implemented by a Go type that gives the Avro record, enum
-// or fixed type derived from it a namespace. Without it the type has none.
-type Namespacer interface {
-	AvroNamespace() string
-}
-
 // Enum is implemented by a Go string type that For derives as an Avro enum
-// (named by the Go type) rather than a string. Encoding a value that is not
+// rather than a string, named as records are (the Go type's name, or
+// AvroName, AvroNamespace and AvroAliases). Encoding a value that is not
 // one of the symbols is an error naming the field.
 type Enum interface {
 	AvroSymbols() []string
@@ -37,7 +32,6 @@ var (
 	bigRatType       = reflect.TypeFor[big.Rat]()
 	jsonNumberType   = reflect.TypeFor[json.Number]()
 	mapStringAnyType = reflect.TypeFor[map[string]any]()
-	namespacerType   = reflect.TypeFor[Namespacer]()
 	enumType         = reflect.TypeFor[Enum]()
 )
 
@@ -46,10 +40,17 @@ type derivedEntry struct {
 	err error
 }
 
-var derived sync.Map // reflect.Type -> derivedEntry
+// derivedKey is one derivation: a Go type under one set of ForOptions.
+type derivedKey struct {
+	t    reflect.Type
+	opts string // naming.cacheKey of the options; "" for none
+}
+
+var derived sync.Map // derivedKey -> derivedEntry
 
 // For derives an Avro record schema from the Go struct type T (or *T). The
-// result is computed once per type and cached.
+// result is computed once per type and set of options, and cached, so a
+// call after the first costs a map lookup.
 //
 // Field names come from an `avro:"name"` tag, else the json tag's name,
 // else the Go name in snake_case; "-" skips a field; embedded structs are
@@ -61,32 +62,46 @@ var derived sync.Map // reflect.Type -> derivedEntry
 // to float; string to string (to an enum if the type implements Enum);
 // []byte to bytes; [N]byte to fixed; time.Time to a timestamp-millis long;
 // a pointer to ["null", T] with default null; other slices and arrays to
-// arrays; maps with string keys to maps; structs to records named by the Go
-// type name, in the namespace of its AvroNamespace method if it has one
-// (see Namespacer).
+// arrays; maps with string keys to maps; structs to records.
+//
+// A record, enum or fixed type is named after its Go type, unless the type
+// has an AvroName method (Namer), in the namespace of its AvroNamespace
+// method (Namespacer), with the aliases of its AvroAliases method
+// (Aliaser). The options Name, Namespace and Aliases name the root record
+// instead, overriding its methods:
+//
+//	schema.For[OrderCreatedV2](schema.Name("OrderCreated"), schema.Namespace("shop"))
 //
 // A type that cannot be mapped (uint, uint64, complex numbers, channels,
 // functions, interfaces, maps with other keys, anonymous structs) is an
-// error naming the field, for example:
+// error naming the field, and a bad name an error naming the option or
+// method and the value, for example:
 //
 //	schema.For[OrderCreated]: OrderCreated.Items[].Meta: map key type int is not string
-func For[T any]() (*Schema, error) {
-	return forType(reflect.TypeFor[T]())
+//	schema.For[OrderCreated]: schema.Name("Order-Created"): invalid name "Order-Created": want [A-Za-z_][A-Za-z0-9_]*
+func For[T any](opts ...ForOption) (*Schema, error) {
+	t := reflect.TypeFor[T]()
+	over, err := forOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("schema.For[%s]: %w", t, err)
+	}
+	return forType(t, over)
 }
 
-func forType(t reflect.Type) (*Schema, error) {
-	if e, ok := derived.Load(t); ok {
+func forType(t reflect.Type, over *naming) (*Schema, error) {
+	key := derivedKey{t, over.cacheKey()}
+	if e, ok := derived.Load(key); ok {
 		e := e.(derivedEntry)
 		return e.s, e.err
 	}
 	var e derivedEntry
-	e.s, e.err = derive(t)
-	actual, _ := derived.LoadOrStore(t, e)
+	e.s, e.err = derive(t, over)
+	actual, _ := derived.LoadOrStore(key, e)
 	e = actual.(derivedEntry)
 	return e.s, e.err
 }
 
-func derive(t reflect.Type) (*Schema, error) {
+func derive(t reflect.Type, over *naming) (*Schema, error) {
 	root := t
 	for root.Kind() == reflect.Pointer {
 		root = root.Elem()
@@ -95,7 +110,7 @@ func derive(t reflect.Type) (*Schema, error) {
 	if root.Kind() != reflect.Struct || root == timeType {
 		return nil, fmt.Errorf("%s: %s is not a struct", label, t)
 	}
-	d := &deriver{named: map[string]reflect.Type{}}
+	d := &deriver{named: map[string]reflect.Type{}, types: map[reflect.Type]string{}, root: root, over: over}
 	js, err := d.typeOf(root, root.Name())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
@@ -141,11 +156,15 @@ func (o obj) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// deriver builds the JSON of a derived schema; named remembers the Go type
-// behind each Avro name defined so far, so a type used twice (or
-// recursively) is defined once and referred to by name after.
+// deriver builds the JSON of a derived schema. named remembers the Go type
+// behind each Avro name defined so far, and types the reverse, so a type
+// used twice (or recursively) is defined once and referred to by name
+// after, and two Go types never claim one Avro name.
 type deriver struct {
 	named map[string]reflect.Type
+	types map[reflect.Type]string
+	root  reflect.Type
+	over  *naming // For's options, for root only; nil for none
 }
 
 // pathErr is a derivation error at a Go field path.
@@ -217,37 +236,45 @@ func (d *deriver) typeOf(t reflect.Type, path string) (any, error) {
 	return nil, pathErr(path, "type %s has no Avro form", t)
 }
 
-// define claims an Avro name for Go type t. It returns the full name and
-// whether t was defined before (so the caller refers to it by name).
-func (d *deriver) define(t reflect.Type, path string) (string, bool, error) {
-	if t.Name() == "" {
-		return "", false, pathErr(path, "anonymous %s has no name for an Avro type; declare a named type", t.Kind())
+// define claims an Avro name for Go type t. It returns the type's naming
+// (with its full name) and whether t was defined before, so the caller
+// refers to it by name.
+func (d *deriver) define(t reflect.Type, path string) (*naming, string, bool, error) {
+	if full, ok := d.types[t]; ok {
+		return nil, full, true, nil
 	}
-	if err := validName(t.Name()); err != nil {
-		return "", false, pathErr(path, "Go type name %q is not a valid Avro name", t.Name())
+	var over *naming
+	if t == d.root {
+		over = d.over
 	}
-	full := t.Name()
-	if reflect.PointerTo(t).Implements(namespacerType) {
-		ns := reflect.New(t).Interface().(Namespacer).AvroNamespace()
-		if ns != "" {
-			full = ns + "." + full
-			if err := validFullName(full); err != nil {
-				return "", false, pathErr(path, "AvroNamespace of %s: %v", t, err)
-			}
-		}
+	n, err := namingOf(t, over)
+	if err != nil {
+		return nil, "", false, pathErr(path, "%v", err)
+	}
+	full := n.full()
+	if err := validFullName(full); err != nil {
+		return nil, "", false, pathErr(path, "name of %s: %v", t, err)
 	}
 	if prev, ok := d.named[full]; ok {
-		if prev != t {
-			return "", false, pathErr(path, "Go types %s and %s both map to Avro name %q; give one an AvroNamespace method", prev, t, full)
-		}
-		return full, true, nil
+		return nil, "", false, pathErr(path, "Go types %s and %s both map to Avro name %q; give one an AvroName or AvroNamespace method", prev, t, full)
 	}
 	d.named[full] = t
-	return full, false, nil
+	d.types[t] = full
+	return n, full, false, nil
+}
+
+// namedObj starts the JSON object of a named type: its type, name and, when
+// it has any, aliases.
+func namedObj(typ, full string, n *naming) obj {
+	o := obj{{"type", typ}, {"name", full}}
+	if len(n.aliases) > 0 {
+		o = append(o, kv{"aliases", n.aliases})
+	}
+	return o
 }
 
 func (d *deriver) record(t reflect.Type, path string) (any, error) {
-	full, seen, err := d.define(t, path)
+	nm, full, seen, err := d.define(t, path)
 	if err != nil || seen {
 		return full, err
 	}
@@ -280,16 +307,16 @@ func (d *deriver) record(t reflect.Type, path string) (any, error) {
 		}
 		fields = append(fields, fo)
 	}
-	return obj{{"type", "record"}, {"name", full}, {"fields", fields}}, nil
+	return append(namedObj("record", full, nm), kv{"fields", fields}), nil
 }
 
 func (d *deriver) enum(t reflect.Type, path string) (any, error) {
-	full, seen, err := d.define(t, path)
+	nm, full, seen, err := d.define(t, path)
 	if err != nil || seen {
 		return full, err
 	}
 	zero := reflect.Zero(t).Interface()
-	o := obj{{"type", "enum"}, {"name", full}, {"symbols", zero.(Enum).AvroSymbols()}}
+	o := append(namedObj("enum", full, nm), kv{"symbols", zero.(Enum).AvroSymbols()})
 	if d, ok := zero.(EnumDefault); ok {
 		o = append(o, kv{"default", d.AvroEnumDefault()})
 	}
@@ -306,9 +333,9 @@ func (d *deriver) fixed(t reflect.Type, path string) (any, error) {
 		d.named[full] = t
 		return obj{{"type", "fixed"}, {"name", full}, {"size", t.Len()}}, nil
 	}
-	full, seen, err := d.define(t, path)
+	nm, full, seen, err := d.define(t, path)
 	if err != nil || seen {
 		return full, err
 	}
-	return obj{{"type", "fixed"}, {"name", full}, {"size", t.Len()}}, nil
+	return append(namedObj("fixed", full, nm), kv{"size", t.Len()}), nil
 }

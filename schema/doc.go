@@ -20,6 +20,17 @@
 //	var got OrderCreated
 //	err = serde.Unmarshal(msg, &got)
 //
+// A reader reads a writer's record, enum or fixed type when the names match,
+// by name or by one of the reader's aliases, so a derived type's Avro name
+// is part of its contract with data already written. It is the Go type's
+// name unless set: for the root record by options of For, and for any
+// named type by its methods (Namer, Namespacer, Aliaser). A Go type renamed
+// to OrderCreatedV2 still reads OrderCreated data with
+//
+//	schema.For[OrderCreatedV2](schema.Name("OrderCreated"), schema.Namespace("shop"))
+//
+// docs/avro.md lists which schema changes stay compatible.
+//
 // Decoding errors say what a consumer should do with the message: one
 // wrapping ErrMalformed or ErrUnknownSchema, or an *IncompatibleError, will
 // fail the same way every time; only registry I/O errors are worth a retry.

@@ -62,3 +62,35 @@ func ExampleCompatible() {
 	// []
 	// [Order.total: field has no default in the new schema and is missing from the old schema]
 }
+
+// A reader type with another Go name reads data written by OrderCreated
+// once it names the record it reads.
+func ExampleName() {
+	type OrderCreatedV2 struct {
+		OrderID  string `avro:"order_id"`
+		Amount   int64  `avro:"amount"`
+		Currency string `avro:"currency" avroDefault:"\"EUR\""`
+	}
+	writer, _ := schema.For[OrderCreated]()
+	msg, _ := schema.NewSerde(writer).Marshal(OrderCreated{OrderID: "o-1", Amount: 4200, At: time.UnixMilli(0)})
+
+	for _, opts := range [][]schema.ForOption{
+		nil,                              // named OrderCreatedV2: no match
+		{schema.Name("OrderCreated")},    // by name
+		{schema.Aliases("OrderCreated")}, // by alias
+	} {
+		reader, err := schema.For[OrderCreatedV2](opts...)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		var got OrderCreatedV2
+		err = schema.NewSerde(reader, schema.WithWriterSchemas(writer)).Unmarshal(msg, &got)
+		var ie *schema.IncompatibleError
+		fmt.Printf("%s: %+v incompatible=%v\n", reader.Name(), got, errors.As(err, &ie))
+	}
+	// Output:
+	// OrderCreatedV2: {OrderID: Amount:0 Currency:} incompatible=true
+	// OrderCreated: {OrderID:o-1 Amount:4200 Currency:EUR} incompatible=false
+	// OrderCreatedV2: {OrderID:o-1 Amount:4200 Currency:EUR} incompatible=false
+}

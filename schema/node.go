@@ -122,12 +122,7 @@ func (n *node) named() bool {
 }
 
 // shortName is the name without its namespace.
-func (n *node) shortName() string {
-	if i := strings.LastIndexByte(n.name, '.'); i >= 0 {
-		return n.name[i+1:]
-	}
-	return n.name
-}
+func (n *node) shortName() string { return shortOf(n.name) }
 
 // unionKey is the name goavro gives a value of this type inside a union:
 // the full name of a named type, base.logical for the logical types goavro

@@ -173,20 +173,26 @@ func promote(v any, r kind) any {
 }
 
 // namesMatch reports whether a reader's named type reads a writer's: the
-// same full or unqualified name, or a reader alias naming the writer.
+// same unqualified name, as the specification's resolution rules say, or a
+// reader alias with the writer's unqualified name. Aliases compare the way
+// names do, so an alias reads whatever the reader would read if it had
+// been given that name.
 func namesMatch(w, r *node) bool {
-	if w.name == r.name || w.shortName() == r.shortName() {
+	ws := w.shortName()
+	if ws == r.shortName() {
 		return true
 	}
 	for _, a := range r.aliases {
-		if a == w.name {
-			return true
-		}
-		if i := strings.LastIndexByte(a, '.'); i >= 0 && a[i+1:] == w.shortName() {
+		if shortOf(a) == ws {
 			return true
 		}
 	}
 	return false
+}
+
+// shortOf is a full name without its namespace.
+func shortOf(full string) string {
+	return full[strings.LastIndexByte(full, '.')+1:]
 }
 
 func (rv *resolver) nameMismatch(w, r *node, path string) *step {
