@@ -1,8 +1,11 @@
 // Package supervisor owns what happens when a handler fails: the one error
-// classification (done, retry, permanent), the retry policy (max retries,
-// exponential backoff with jitter) and the protoactor supervisor strategy
-// that restarts a crashed handler actor while keeping the record it was
-// working on, so that a restart never drops a record.
+// classification (done, retry, permanent: [Decide]), the retry policy (max
+// retries, exponential backoff with jitter: [Policy]), the one failure
+// pipeline that turns both into what follows a failed attempt (retry after
+// a delay, dead-letter, skip: [Pipeline.After]), used by consumers and
+// event handlers alike, and the protoactor supervisor strategy that
+// restarts a crashed handler actor while keeping the record it was working
+// on, so that a restart never drops a record.
 package supervisor
 
 import (
