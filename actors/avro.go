@@ -8,16 +8,6 @@ import (
 	"github.com/actord/actord/schema"
 )
 
-// WithSchemaRegistry makes producers with a schema register it under the
-// subject "<topic>-value" and frame records the Confluent way (0x00, the
-// 4-byte schema id, the body); consumers look writer schemas up by id.
-// Without it records use Avro single-object encoding (0xC3 0x01 and the
-// schema's CRC-64-AVRO fingerprint), and writer schemas are found among
-// the schemas this runtime's producers and consumers know.
-func WithSchemaRegistry(reg schema.Registry) RuntimeOption {
-	return func(rt *Runtime) { rt.registry = reg }
-}
-
 // knownSchemas is the runtime's in-process record of schemas by
 // fingerprint, for single-object decoding.
 type knownSchemas struct {
@@ -54,8 +44,8 @@ func (e avroEncoder) Encode(v any) ([]byte, error) { return e.serde.Marshal(v) }
 
 func (rt *Runtime) avroEncoder(topic string, s *schema.Schema) Encoder {
 	rt.schemas.add(s)
-	if rt.registry != nil {
-		return avroEncoder{schema.NewSerde(s, schema.WithRegistry(rt.registry, topic+"-value"))}
+	if rt.s.registry != nil {
+		return avroEncoder{schema.NewSerde(s, schema.WithRegistry(rt.s.registry, topic+"-value"))}
 	}
 	return avroEncoder{schema.NewSerde(s)}
 }
@@ -80,18 +70,18 @@ func (d avroDecoder) Decode(data []byte, v any) error {
 	var writer *schema.Schema
 	switch h.Framing {
 	case schema.Confluent:
-		if d.rt.registry == nil {
+		if d.rt.s.registry == nil {
 			return fmt.Errorf("%w: record framed with registry id %d and no registry configured", schema.ErrUnknownSchema, h.ID)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), d.rt.cfg.Kafka.RequestTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), d.rt.s.requestTimeout)
 		defer cancel()
-		if writer, err = d.rt.registry.ByID(ctx, h.ID); err != nil {
+		if writer, err = d.rt.s.registry.ByID(ctx, h.ID); err != nil {
 			return err
 		}
 	default:
 		var ok bool
-		if writer, ok = d.rt.schemas.get(h.Fingerprint); !ok && d.rt.registry != nil {
-			writer, ok = d.rt.registry.ByFingerprint(h.Fingerprint)
+		if writer, ok = d.rt.schemas.get(h.Fingerprint); !ok && d.rt.s.registry != nil {
+			writer, ok = d.rt.s.registry.ByFingerprint(h.Fingerprint)
 		}
 		if !ok {
 			return fmt.Errorf("%w: fingerprint %#016x (tell the runtime with KnowSchema)", schema.ErrUnknownSchema, h.Fingerprint)

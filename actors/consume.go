@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/partition"
+	"github.com/actord/actord/schema"
 	"github.com/actord/actord/supervisor"
 	"github.com/actord/actord/topics"
 )
@@ -18,85 +19,110 @@ type consumer struct {
 	rt    *Runtime
 	topic string
 	group string
-	opts  options
+	opts  consumerOptions
+	dec   Decoder
 
 	handle partition.HandlerFunc
 	props  *actor.Props
+	decode func(*kgo.Record) (any, error)
 	m      *consumerMetrics
 }
 
 // Delivery is what a service's own handler actor (ConsumeWith) receives:
-// one attempt of one record. The actor must call Done exactly once, with
-// nil, an error (retried) or a Permanent error. A panic in the actor is a
-// failed attempt; the actor is restarted and the record is not lost.
+// one attempt of one record, with Value holding the record decoded by the
+// consumer's schema or decoder when one was given (nil otherwise). The
+// actor must call Done exactly once, with nil, an error (retried) or a
+// Permanent error. A panic in the actor is a failed attempt; the actor is
+// restarted and the record is not lost.
 type Delivery = partition.Delivery
 
 // Consume declares a consumer of topic in group whose handler fn gets each
 // record decoded into T (JSON by default; map[string]any works like the
 // seed's dicts, []byte and string take the value as it is). A handler
 // error is retried with backoff up to MaxRetries, then dead-lettered;
-// Permanent errors and undecodable records are dead-lettered at once.
-func Consume[T any](rt *Runtime, topic, group string, fn func(context.Context, Message[T]) error, opts ...Option) error {
+// Permanent errors and undecodable records are dead-lettered at once. A
+// bad topic, group or option value is an error naming it, and nothing is
+// declared.
+func Consume[T any](rt *Runtime, topic, group string, fn func(context.Context, Message[T]) error, opts ...ConsumerOption) error {
 	if fn == nil {
-		return errors.New("actors.Consume: nil handler")
+		return fmt.Errorf("consumer %s/%s: nil handler", topic, group)
 	}
 	c, err := newConsumer(rt, topic, group, opts)
 	if err != nil {
 		return err
 	}
-	c.handle = typed(c.opts.decoder, fn)
+	c.handle = typed(c.dec, fn)
 	return rt.register(c)
 }
 
 // ConsumeWith declares a consumer whose records go to handler actors the
 // service builds itself from props: each partition spawns Concurrency of
-// them, and each receives *Delivery messages.
-func ConsumeWith(rt *Runtime, topic, group string, props *actor.Props, opts ...Option) error {
+// them, and each receives *Delivery messages. With WithSchema or
+// WithDecoder, Delivery.Value is the decoded value (map[string]any for a
+// schema, whatever the decoder fills into an any otherwise) and a record
+// that does not decode is dead-lettered before it reaches the actor.
+func ConsumeWith(rt *Runtime, topic, group string, props *actor.Props, opts ...ConsumerOption) error {
 	if props == nil {
-		return errors.New("actors.ConsumeWith: nil props")
+		return fmt.Errorf("consumer %s/%s: nil props", topic, group)
 	}
 	c, err := newConsumer(rt, topic, group, opts)
 	if err != nil {
 		return err
 	}
 	c.props = props
+	if c.opts.decoder != nil || c.opts.schema != nil {
+		dec := c.dec
+		c.decode = func(r *kgo.Record) (any, error) {
+			var v any
+			if err := dec.Decode(r.Value, &v); err != nil {
+				return nil, decodeFailure(r, err)
+			}
+			return v, nil
+		}
+	}
 	return rt.register(c)
 }
 
-func newConsumer(rt *Runtime, topic, group string, opts []Option) (*consumer, error) {
+func newConsumer(rt *Runtime, topic, group string, opts []ConsumerOption) (*consumer, error) {
+	o := consumerOptions{
+		handling:    handling{policy: supervisor.DefaultPolicy()},
+		concurrency: DefaultConcurrency,
+		maxInFlight: rt.s.maxInFlight,
+	}
+	for _, opt := range opts {
+		opt.applyConsumer(&o)
+	}
+	var errs []error
 	if err := topics.ValidateName(topic); err != nil {
-		return nil, fmt.Errorf("consumer %s/%s: %w", topic, group, err)
+		errs = append(errs, err)
 	}
 	if group == "" {
-		return nil, fmt.Errorf("consumer of %q: group is required", topic)
+		errs = append(errs, errors.New("group is required"))
 	}
-	o := defaultOptions()
-	o.maxInFlight = rt.cfg.Runtime.MaxInFlight
-	o = rt.resolve(o, opts)
-	if o.deadLetter == "" {
-		o.deadLetter = topic + ".dlq"
+	errs = append(errs, o.check(topic))
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("consumer %s/%s: %w", topic, group, err)
 	}
-	return &consumer{rt: rt, topic: topic, group: group, opts: o, m: newConsumerMetrics(rt.metrics, topic, group)}, nil
+	return &consumer{rt: rt, topic: topic, group: group, opts: o, dec: rt.decoderFor(o.handling),
+		m: newConsumerMetrics(rt.metrics, topic, group)}, nil
 }
 
-// resolve applies opts over o and settles what they leave open: the retry
-// policy's defaults and the decoder (Avro with a schema, else JSON).
-func (rt *Runtime) resolve(o options, opts []Option) options {
-	for _, opt := range opts {
-		opt(&o)
+// decoderFor is the decoder the options settle on: Avro with a schema,
+// the given decoder, else JSON.
+func (rt *Runtime) decoderFor(h handling) Decoder {
+	switch {
+	case h.schema != nil:
+		return rt.avroDecoder(h.schema)
+	case h.decoder != nil:
+		return h.decoder
 	}
-	o.policy = o.policy.WithDefaults()
-	if o.schema != nil && o.decoder == nil {
-		o.decoder = rt.avroDecoder(o.schema)
-	}
-	if o.decoder == nil {
-		o.decoder = JSON{}
-	}
-	return o
+	return JSON{}
 }
 
 // typed runs fn with each record decoded into T by dec; a record that does
-// not decode is a poison record: a permanent failure, never retried.
+// not decode is a poison record (a permanent failure, never retried),
+// unless the decoder could not reach its schema registry, which is
+// retried.
 func typed[T any](dec Decoder, fn func(context.Context, Message[T]) error) partition.HandlerFunc {
 	if raw, ok := any(fn).(func(context.Context, Message[[]byte]) error); ok {
 		if _, ok := dec.(JSON); ok {
@@ -110,18 +136,31 @@ func typed[T any](dec Decoder, fn func(context.Context, Message[T]) error) parti
 	return func(ctx context.Context, r *kgo.Record, attempt int) error {
 		var v T
 		if err := dec.Decode(r.Value, &v); err != nil {
-			return supervisor.PermanentError(&DecodeError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Err: err})
+			return decodeFailure(r, err)
 		}
 		return fn(ctx, newMessage(r, attempt, v))
 	}
+}
+
+// decodeFailure classifies a decode error by the schema package's error
+// types: a registry that could not be reached is retried; malformed data,
+// an unknown or incompatible schema and a value that does not fit the
+// type are permanent.
+func decodeFailure(r *kgo.Record, err error) error {
+	de := &DecodeError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Err: err}
+	if schema.Transient(err) {
+		return supervisor.RetryError(de)
+	}
+	return supervisor.PermanentError(de)
 }
 
 func (c *consumer) partitionConfig(p int32) partition.Config {
 	cfg := partition.Config{
 		Group: c.group, Topic: c.topic, Partition: p,
 		Ordering: c.opts.ordering, Concurrency: c.opts.concurrency, MaxInFlight: c.opts.maxInFlight,
-		Policy: c.opts.policy, HandlerTimeout: c.opts.handlerTimeout,
-		Handle: c.handle, HandlerProps: c.props,
+		Pipeline:       supervisor.Pipeline{Policy: c.opts.policy, DeadLetter: !c.opts.noDeadLetter},
+		HandlerTimeout: c.opts.handlerTimeout,
+		Handle:         c.handle, HandlerProps: c.props, Decode: c.decode,
 		Logger: c.rt.log,
 		Hooks:  c.m.hooks(),
 	}

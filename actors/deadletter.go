@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -52,7 +53,7 @@ func DeadLetterRecord(dlq string, r *kgo.Record, f partition.Failure) *kgo.Recor
 func (rt *Runtime) deadLetterFunc(dlq string) partition.DeadLetterFunc {
 	return func(r *kgo.Record, f partition.Failure, done func(error)) {
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), rt.cfg.Kafka.RequestTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), rt.s.requestTimeout)
 			err := rt.ensureDeadLetterTopic(ctx, dlq, r.Topic)
 			cancel()
 			if err != nil {
@@ -82,18 +83,16 @@ func (rt *Runtime) ensureDeadLetterTopic(ctx context.Context, dlq, source string
 	return nil
 }
 
-// reconcile creates and grows the topics declared in config and in code,
-// and logs drift it must not fix.
+// reconcile creates and grows the declared topics, and logs drift it must
+// not fix.
 func (rt *Runtime) reconcile(ctx context.Context) error {
-	decl := make([]topics.Topic, 0, len(rt.cfg.Topics)+len(rt.declared))
-	for _, t := range rt.cfg.Topics {
-		decl = append(decl, topics.Topic{Name: t.Name, Partitions: t.Partitions, ReplicationFactor: t.ReplicationFactor, Config: t.Config})
-	}
-	decl = append(decl, rt.declared...)
+	rt.mu.Lock()
+	decl := slices.Clone(rt.declared)
+	rt.mu.Unlock()
 	if len(decl) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, rt.cfg.Kafka.RequestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, rt.s.requestTimeout)
 	defer cancel()
 	rep, err := rt.topics.Reconcile(ctx, decl)
 	if err != nil {
@@ -111,8 +110,9 @@ func (rt *Runtime) reconcile(ctx context.Context) error {
 	return nil
 }
 
-// DeclareTopic adds a topic to reconcile at Start, beside those in config
-// (the seed's `class OrderTopic(Topic)`).
+// DeclareTopic adds a topic to reconcile at Start (the seed's `class
+// OrderTopic(Topic)`): created when missing, its partitions grown when
+// fewer, drift in other settings logged.
 func DeclareTopic(rt *Runtime, t topics.Topic) error {
 	if err := t.Validate(); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +29,9 @@ const HeaderDLQHandler = "actord.dlq.handler"
 type eventHandler struct {
 	id   string
 	name string
-	opts options
+	opts eventOptions
+	// pipe decides what follows a failed attempt of this handler.
+	pipe supervisor.Pipeline
 	run  partition.HandlerFunc
 	pids []*actor.PID
 	next atomic.Uint64
@@ -64,14 +67,18 @@ type tp64 struct {
 // Backoff) and dead-letter topic (default "<events topic>.dlq"). An event
 // record is committed once all of its handlers are done, and a handler that
 // succeeded is not run again while a sibling retries. Register before the
-// runtime starts.
-func On[T any](rt *Runtime, name string, fn func(context.Context, Message[T]) error, opts ...Option) error {
+// runtime starts. A bad option value is an error naming it.
+func On[T any](rt *Runtime, name string, fn func(context.Context, Message[T]) error, opts ...EventOption) error {
 	if name == "" || fn == nil {
 		return errors.New("actors.On: event name and handler are required")
 	}
-	o := defaultOptions()
-	o.concurrency = 4
-	o = rt.resolve(o, opts)
+	o := eventOptions{handling: handling{policy: supervisor.DefaultPolicy()}}
+	for _, opt := range opts {
+		opt.applyEvent(&o)
+	}
+	if err := o.check(rt.s.eventsTopic); err != nil {
+		return fmt.Errorf("actors.On(%q): %w", name, err)
+	}
 	r := rt.events()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -79,24 +86,21 @@ func On[T any](rt *Runtime, name string, fn func(context.Context, Message[T]) er
 		return fmt.Errorf("actors.On(%q): register event handlers before the runtime starts", name)
 	}
 	r.count++
-	h := &eventHandler{id: fmt.Sprintf("%s#%d", name, len(r.handlers[name])+1), name: name, opts: o}
-	h.dlq = o.deadLetter
-	if h.dlq == "" {
-		h.dlq = rt.cfg.Events.Topic + ".dlq"
-	}
-	h.run = typed(o.decoder, fn)
+	h := &eventHandler{id: fmt.Sprintf("%s#%d", name, len(r.handlers[name])+1), name: name, opts: o,
+		pipe: supervisor.Pipeline{Policy: o.policy, DeadLetter: !o.noDeadLetter}, dlq: o.deadLetter}
+	h.run = typed(rt.decoderFor(o.handling), fn)
 	r.handlers[name] = append(r.handlers[name], h)
 	return nil
 }
 
-// Emit publishes v as the named event on the events topic (config
-// events.topic), with the header event=name, and waits for acks=all.
-func Emit(ctx context.Context, rt *Runtime, name string, v any, opts ...ProducerOption) (Receipt, error) {
-	p, err := NewProducer[any](rt, rt.cfg.Events.Topic)
+// Emit publishes v as the named event on the events topic (EventsTopic),
+// with the header event=name, and waits for acks=all.
+func Emit(ctx context.Context, rt *Runtime, name string, v any, opts ...PublishOption) (Receipt, error) {
+	p, err := NewProducer[any](rt, rt.s.eventsTopic)
 	if err != nil {
 		return Receipt{}, err
 	}
-	return p.Publish(ctx, v, append([]ProducerOption{Header(EventHeader, name)}, opts...)...)
+	return p.Publish(ctx, v, append([]PublishOption{Header(EventHeader, name)}, opts...)...)
 }
 
 // SkippedEvents is the number of events that had no handler here: they are
@@ -156,8 +160,7 @@ func (s *eventSupervisor) Receive(c actor.Context) {
 		for _, hs := range s.r.handlers {
 			for _, h := range hs {
 				h := h
-				n := max(h.opts.concurrency, 1)
-				for range n {
+				for range DefaultEventConcurrency {
 					h.pids = append(h.pids, c.Spawn(actor.PropsFromProducer(func() actor.Actor { return &eventActor{h: h} })))
 				}
 			}
@@ -181,18 +184,14 @@ func (r *eventRouter) start(ctx context.Context) error {
 	if _, err := rt.sys.Root.RequestFuture(r.sup, &spawnEventActors{}, 10*time.Second).Result(); err != nil {
 		return fmt.Errorf("starting event actors: %w", err)
 	}
-	cctx, cancel := context.WithTimeout(ctx, rt.cfg.Kafka.RequestTimeout)
+	cctx, cancel := context.WithTimeout(ctx, rt.s.requestTimeout)
 	defer cancel()
-	err := rt.topics.Create(cctx, topics.Topic{Name: rt.cfg.Events.Topic, Partitions: int32(max(rt.cfg.Broker.DefaultPartitions, 1))}, true)
+	err := rt.topics.Create(cctx, topics.Topic{Name: rt.s.eventsTopic, Partitions: rt.s.eventsParts}, true)
 	if err != nil {
 		return fmt.Errorf("events topic: %w", err)
 	}
-	group := rt.cfg.Events.Group
-	if group == "" {
-		group = rt.cfg.Service
-	}
-	c, err := newConsumer(rt, rt.cfg.Events.Topic, group, []Option{
-		Ordering(partition.ByKey), Concurrency(16),
+	c, err := newConsumer(rt, rt.s.eventsTopic, rt.s.eventsGroup, []ConsumerOption{
+		Ordering(ByKey), Concurrency(DefaultConcurrency),
 		// The router retries an event as long as one of its handlers may;
 		// each handler's own limit is applied below.
 		RetryPolicy(r.policy()), NoDeadLetter(),
@@ -205,21 +204,31 @@ func (r *eventRouter) start(ctx context.Context) error {
 }
 
 // policy is the router's record-level retry policy: the largest retry
-// budget among handlers, the first handler's backoff.
+// budget among the handlers (each handler's own budget is applied in
+// route), at the pace of the handler that retries soonest (the smallest
+// initial backoff; ties go to the first handler by event name and
+// registration order), so that no handler waits longer than its own policy
+// says and the choice is the same on every run.
 func (r *eventRouter) policy() supervisor.Policy {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	names := make([]string, 0, len(r.handlers))
+	for n := range r.handlers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
 	var p supervisor.Policy
-	first := true
-	for _, hs := range r.handlers {
-		for _, h := range hs {
-			if first {
-				p = h.opts.policy
-				first = false
+	budget := 0
+	for i, n := range names {
+		for j, h := range r.handlers[n] {
+			hp := h.opts.policy
+			if (i == 0 && j == 0) || hp.Initial < p.Initial {
+				p = hp
 			}
-			p.MaxRetries = max(p.MaxRetries, h.opts.policy.MaxRetries)
+			budget = max(budget, hp.MaxRetries)
 		}
 	}
+	p.MaxRetries = budget
 	return p
 }
 
@@ -287,9 +296,15 @@ func (r *eventRouter) route(ctx context.Context, rec *kgo.Record, attempt int) e
 			retry = append(retry, res.err)
 			continue
 		}
-		if h.opts.policy.ShouldRetry(supervisor.Decide(res.err), st.attempts[res.i]) {
+		switch h.pipe.After(res.err, st.attempts[res.i]).Action {
+		case supervisor.RetryAfter:
 			r.rt.log.Warn("event handler failed", "event", name, "handler", h.id, "attempt", st.attempts[res.i], "error", res.err)
 			retry = append(retry, fmt.Errorf("%s: %w", h.id, res.err))
+			continue
+		case supervisor.Skip:
+			r.rt.log.Error("event handler gave up; no dead-letter topic, skipping", "event", h.name, "handler", h.id,
+				"partition", rec.Partition, "offset", rec.Offset, "attempts", st.attempts[res.i], "error", res.err)
+			st.finished[res.i] = true
 			continue
 		}
 		if err := r.deadLetter(ctx, h, rec, st.attempts[res.i], res.err); err != nil {
@@ -309,17 +324,12 @@ func (r *eventRouter) route(ctx context.Context, rec *kgo.Record, attempt int) e
 
 func (r *eventRouter) deadLetter(ctx context.Context, h *eventHandler, rec *kgo.Record, attempts int, cause error) error {
 	rt := r.rt
-	if h.opts.noDeadLetter {
-		rt.log.Error("event handler gave up; no dead-letter topic, skipping", "event", h.name, "handler", h.id,
-			"partition", rec.Partition, "offset", rec.Offset, "attempts", attempts, "error", cause)
-		return nil
-	}
-	cctx, cancel := context.WithTimeout(ctx, rt.cfg.Kafka.RequestTimeout)
+	cctx, cancel := context.WithTimeout(ctx, rt.s.requestTimeout)
 	defer cancel()
 	if err := rt.ensureDeadLetterTopic(cctx, h.dlq, rec.Topic); err != nil {
 		return err
 	}
-	dl := DeadLetterRecord(h.dlq, rec, partition.Failure{Group: rt.eventsGroup(), Attempts: attempts, Err: cause, FailedAt: time.Now()})
+	dl := DeadLetterRecord(h.dlq, rec, partition.Failure{Group: rt.s.eventsGroup, Attempts: attempts, Err: cause, FailedAt: time.Now()})
 	dl.Headers = append(dl.Headers, kgo.RecordHeader{Key: HeaderDLQHandler, Value: []byte(h.id)})
 	if err := rt.prod.ProduceSync(cctx, dl).FirstErr(); err != nil {
 		return fmt.Errorf("dead-letter write for %s: %w", h.id, err)
@@ -327,11 +337,4 @@ func (r *eventRouter) deadLetter(ctx context.Context, h *eventHandler, rec *kgo.
 	rt.log.Error("event dead-lettered", "event", h.name, "handler", h.id, "partition", rec.Partition,
 		"offset", rec.Offset, "attempts", attempts, "error", cause)
 	return nil
-}
-
-func (rt *Runtime) eventsGroup() string {
-	if rt.cfg.Events.Group != "" {
-		return rt.cfg.Events.Group
-	}
-	return rt.cfg.Service
 }

@@ -84,10 +84,7 @@ func (g *group) topics() []string {
 }
 
 func (g *group) start() error {
-	base, err := g.rt.clientOpts("group-" + g.name)
-	if err != nil {
-		return err
-	}
+	base := g.rt.clientOpts("group-" + g.name)
 	// The supervisor exists before the client: assignment may come at once.
 	g.sup = g.rt.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &groupActor{g: g} }))
 	reset := kgo.NewOffset().AtStart()
@@ -96,19 +93,15 @@ func (g *group) start() error {
 			reset = kgo.NewOffset().AtEnd()
 		}
 	}
-	if st := g.rt.cfg.Kafka.SessionTimeout; st > 0 {
-		base = append(base, kgo.SessionTimeout(st))
-	}
-	if n := g.rt.cfg.Runtime.FetchPartitionBytes; n > 0 {
-		// Small fetches: one per partition comes on top of the in-flight cap.
-		base = append(base, kgo.FetchMaxPartitionBytes(int32(n)))
-	}
 	cl, err := kgo.NewClient(append(base,
+		kgo.SessionTimeout(g.rt.s.sessionTimeout),
+		// Small fetches: one per partition comes on top of the in-flight cap.
+		kgo.FetchMaxPartitionBytes(int32(g.rt.s.fetchBytes)),
 		kgo.ConsumerGroup(g.name),
 		kgo.ConsumeTopics(g.topics()...),
 		kgo.ConsumeResetOffset(reset),
 		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(g.rt.cfg.Runtime.CommitInterval),
+		kgo.AutoCommitInterval(g.rt.s.commitInterval),
 		kgo.AutoCommitCallback(g.committed),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(g.assigned),
@@ -311,13 +304,13 @@ func (g *group) drainAndCommit(ctx context.Context, hs map[tp]*partition.Handle)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if !h.Drain(g.rt.cfg.Runtime.DrainTimeout) {
+			if !h.Drain(g.rt.s.drainTimeout) {
 				g.log.Warn("drain timed out; unfinished records stay uncommitted", "topic", key.topic, "partition", key.partition)
 			}
 		}()
 	}
 	wg.Wait()
-	cctx, cancel := context.WithTimeout(ctx, g.rt.cfg.Kafka.RequestTimeout)
+	cctx, cancel := context.WithTimeout(ctx, g.rt.s.requestTimeout)
 	defer cancel()
 	if err := g.cl.CommitMarkedOffsets(cctx); err != nil {
 		g.log.Error("commit on revoke failed; uncommitted records will be redelivered", "error", err)

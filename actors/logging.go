@@ -2,25 +2,8 @@ package actors
 
 import (
 	"context"
-	"io"
 	"log/slog"
-
-	"github.com/actord/actord/config"
 )
-
-// NewLogger builds the runtime's slog logger from the log section: text or
-// json, at the configured level.
-func NewLogger(c config.Log, w io.Writer) *slog.Logger {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(c.Level)); err != nil {
-		lvl = slog.LevelInfo
-	}
-	o := &slog.HandlerOptions{Level: lvl}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, o))
-	}
-	return slog.New(slog.NewTextHandler(w, o))
-}
 
 // quietHandler lowers protoactor's informational chatter (actor started,
 // recovering) to debug, keeping its warnings and errors.

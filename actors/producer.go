@@ -9,6 +9,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/schema"
+	"github.com/actord/actord/topics"
 )
 
 // Receipt says where a published record landed.
@@ -36,39 +39,73 @@ func (JSON) Encode(v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// ProducerOption is an Option given to a producer or one Publish call: the
-// same type as consumer options, so WithSchema serves both.
-type ProducerOption = Option
+// ProducerOption tunes a producer (NewProducer, NewKeyedProducer).
+type ProducerOption interface{ applyProducer(*producerOptions) }
 
-type producerOptions struct {
-	keyFn   any // func(T) string, checked against T
+// PublishOption tunes one Publish, PublishAsync or Emit call.
+type PublishOption interface{ applyPublish(*recordOptions) }
+
+// RecordOption applies to every record of a producer, or to the records
+// of one call: Key and Header.
+type RecordOption interface {
+	ProducerOption
+	PublishOption
+}
+
+// recordOptions are what a record gets beside its value.
+type recordOptions struct {
 	key     []byte
 	hasKey  bool
 	headers []kgo.RecordHeader
-	enc     Encoder
+	errs    []error
 }
 
-// KeyBy derives each record's key from its value. Records with one key
-// land on one partition (Kafka's murmur2 partitioner, as Java clients do),
-// so their order holds.
-func KeyBy[T any](fn func(T) string) ProducerOption {
-	return func(o *options) { o.prod.keyFn = fn }
+type producerOptions struct {
+	recordOptions
+	enc    Encoder
+	schema *schema.Schema
 }
 
-// Key sets the record key explicitly (per producer, or per Publish call).
-func Key(k string) ProducerOption {
-	return func(o *options) { o.prod.key, o.prod.hasKey = []byte(k), true }
+func (o *recordOptions) bad(format string, args ...any) {
+	o.errs = append(o.errs, fmt.Errorf(format, args...))
 }
 
-// Header adds a record header (per producer, or per Publish call).
-func Header(k, v string) ProducerOption {
-	return func(o *options) {
-		o.prod.headers = append(o.prod.headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
-	}
+type recordOpt func(*recordOptions)
+
+func (f recordOpt) applyProducer(o *producerOptions) { f(&o.recordOptions) }
+func (f recordOpt) applyPublish(o *recordOptions)    { f(o) }
+
+// Key sets the record key explicitly (per producer, or per Publish call,
+// which wins over the producer's key and its key function).
+func Key(k string) RecordOption {
+	return recordOpt(func(o *recordOptions) { o.key, o.hasKey = []byte(k), true })
 }
+
+// Header adds a record header (per producer, or per Publish call, after
+// the producer's). The name must not be empty.
+func Header(name, value string) RecordOption {
+	return recordOpt(func(o *recordOptions) {
+		if name == "" {
+			o.bad("actors.Header(%q, %q): the header name is empty", name, value)
+			return
+		}
+		o.headers = append(o.headers, kgo.RecordHeader{Key: name, Value: []byte(value)})
+	})
+}
+
+type producerOpt func(*producerOptions)
+
+func (f producerOpt) applyProducer(o *producerOptions) { f(o) }
 
 // WithEncoder sets how values become bytes. Default JSON.
-func WithEncoder(e Encoder) ProducerOption { return func(o *options) { o.prod.enc = e } }
+func WithEncoder(e Encoder) ProducerOption {
+	return producerOpt(func(o *producerOptions) {
+		if e == nil {
+			o.bad("actors.WithEncoder(nil): want an encoder")
+		}
+		o.enc = e
+	})
+}
 
 // Producer publishes values of type T to one topic: the seed's
 // @producer(topic=...). It is safe for concurrent use.
@@ -81,30 +118,42 @@ type Producer[T any] struct {
 
 // NewProducer returns a producer of T to topic. The runtime's client is
 // idempotent with acks=all; everything buffered is flushed when the
-// runtime stops.
+// runtime stops. A bad topic name or option value is an error naming it.
 func NewProducer[T any](rt *Runtime, topic string, opts ...ProducerOption) (*Producer[T], error) {
-	p := &Producer[T]{rt: rt, topic: topic}
-	var all options
-	for _, o := range opts {
-		o(&all)
+	return newProducer[T](rt, topic, nil, opts)
+}
+
+// NewKeyedProducer returns a producer of T to topic that derives each
+// record's key from its value with key. Records with one key land on one
+// partition (Kafka's murmur2 partitioner, as Java clients do), so their
+// order holds. key's parameter type is the producer's T, so a key
+// function of another type does not compile.
+func NewKeyedProducer[T any](rt *Runtime, topic string, key func(T) string, opts ...ProducerOption) (*Producer[T], error) {
+	if key == nil {
+		return nil, fmt.Errorf("producer %s: nil key function (use NewProducer for records without a key)", topic)
 	}
-	p.opts = all.prod
-	if all.schema != nil {
-		p.opts.enc = rt.avroEncoder(topic, all.schema)
+	return newProducer(rt, topic, key, opts)
+}
+
+func newProducer[T any](rt *Runtime, topic string, key func(T) string, opts []ProducerOption) (*Producer[T], error) {
+	if err := topics.ValidateName(topic); err != nil {
+		return nil, fmt.Errorf("producer %s: %w", topic, err)
+	}
+	p := &Producer[T]{rt: rt, topic: topic, keyFn: key}
+	for _, o := range opts {
+		o.applyProducer(&p.opts)
+	}
+	if p.opts.enc != nil && p.opts.schema != nil {
+		p.opts.bad("actors.WithEncoder and actors.WithSchema both given: a schema encodes values itself")
+	}
+	if err := errors.Join(p.opts.errs...); err != nil {
+		return nil, fmt.Errorf("producer %s: %w", topic, err)
+	}
+	if p.opts.schema != nil {
+		p.opts.enc = rt.avroEncoder(topic, p.opts.schema)
 	}
 	if p.opts.enc == nil {
 		p.opts.enc = JSON{}
-	}
-	if p.opts.keyFn != nil {
-		fn, ok := p.opts.keyFn.(func(T) string)
-		if !ok {
-			var zero T
-			return nil, fmt.Errorf("producer %s: KeyBy takes a func(%T) string, got %T", topic, zero, p.opts.keyFn)
-		}
-		p.keyFn = fn
-	}
-	if topic == "" {
-		return nil, errors.New("producer: topic is required")
 	}
 	return p, nil
 }
@@ -116,8 +165,8 @@ func (p *Producer[T]) Topic() string { return p.topic }
 // acknowledge it (acks=all). It fails without sending anything when v does
 // not encode, when the topic does not exist (and the broker will not
 // create it), when the broker cannot be reached within
-// kafka.request_timeout, or when ctx ends first.
-func (p *Producer[T]) Publish(ctx context.Context, v T, opts ...ProducerOption) (Receipt, error) {
+// the request timeout, or when ctx ends first.
+func (p *Producer[T]) Publish(ctx context.Context, v T, opts ...PublishOption) (Receipt, error) {
 	r, err := p.record(v, opts)
 	if err != nil {
 		return Receipt{}, err
@@ -133,7 +182,7 @@ func (p *Producer[T]) Publish(ctx context.Context, v T, opts ...ProducerOption) 
 // PublishAsync encodes v and sends it without waiting; done (optional) is
 // called once with the outcome. An encoding error is returned at once and
 // nothing is sent.
-func (p *Producer[T]) PublishAsync(ctx context.Context, v T, done func(Receipt, error), opts ...ProducerOption) error {
+func (p *Producer[T]) PublishAsync(ctx context.Context, v T, done func(Receipt, error), opts ...PublishOption) error {
 	val, key, headers, err := p.encode(v, opts)
 	if err != nil {
 		return err
@@ -171,7 +220,7 @@ func asyncPromise(r *kgo.Record, err error) {
 // Flush waits until every record published so far is acknowledged.
 func (p *Producer[T]) Flush(ctx context.Context) error { return p.rt.prod.Flush(ctx) }
 
-func (p *Producer[T]) record(v T, call []ProducerOption) (*kgo.Record, error) {
+func (p *Producer[T]) record(v T, call []PublishOption) (*kgo.Record, error) {
 	val, key, headers, err := p.encode(v, call)
 	if err != nil {
 		return nil, err
@@ -181,17 +230,18 @@ func (p *Producer[T]) record(v T, call []ProducerOption) (*kgo.Record, error) {
 
 // encode is v's value, key and headers under the producer's options and
 // then the call's.
-func (p *Producer[T]) encode(v T, call []ProducerOption) (val, key []byte, headers []kgo.RecordHeader, err error) {
-	o := &p.opts
+func (p *Producer[T]) encode(v T, call []PublishOption) (val, key []byte, headers []kgo.RecordHeader, err error) {
+	o := &p.opts.recordOptions
 	if len(call) > 0 {
-		all := &options{prod: p.opts}
-		all.prod.headers = append([]kgo.RecordHeader(nil), p.opts.headers...)
+		o = &recordOptions{key: o.key, hasKey: o.hasKey, headers: append([]kgo.RecordHeader(nil), o.headers...)}
 		for _, c := range call {
-			c(all)
+			c.applyPublish(o)
 		}
-		o = &all.prod
+		if err := errors.Join(o.errs...); err != nil {
+			return nil, nil, nil, fmt.Errorf("producer %s: %w", p.topic, err)
+		}
 	}
-	if val, err = o.enc.Encode(v); err != nil {
+	if val, err = p.opts.enc.Encode(v); err != nil {
 		return nil, nil, nil, fmt.Errorf("producer %s: encoding %T: %w", p.topic, v, err)
 	}
 	switch {

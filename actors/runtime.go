@@ -16,29 +16,27 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/actord/actord/broker"
-	"github.com/actord/actord/config"
 	"github.com/actord/actord/metrics"
-	"github.com/actord/actord/schema"
 	"github.com/actord/actord/topics"
 )
 
 // Runtime runs consumers, producers and event handlers on one actor
-// system. Declare consumers before Start (or Run); stop with Stop (or by
-// cancelling Run's context).
+// system. Build it with New; declare consumers before Start (or Run); stop
+// with Stop (or by cancelling Run's context).
 type Runtime struct {
-	cfg config.Config
+	s   settings
 	log *slog.Logger
 	sys *actor.ActorSystem
 
-	embedded *broker.Broker
-	prod     *kgo.Client
+	prod *kgo.Client
 	// topics administers topics (reconcile, events and dead-letter
 	// topics) through the producing client.
 	topics  *topics.Admin
@@ -53,7 +51,6 @@ type Runtime struct {
 
 	declared []topics.Topic
 	router   *eventRouter
-	registry schema.Registry
 	schemas  knownSchemas
 
 	dlqMu      sync.Mutex
@@ -62,8 +59,8 @@ type Runtime struct {
 	stopResult error
 }
 
-// UnreachableError is Start's failure when no broker answered within
-// kafka.request_timeout.
+// UnreachableError is Start's failure when no broker answered within the
+// request timeout.
 type UnreachableError struct {
 	Brokers string
 	Err     error
@@ -77,50 +74,41 @@ func (e *UnreachableError) Error() string {
 // Unwrap returns the client's error.
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
-// RuntimeOption tunes a Runtime.
-type RuntimeOption func(*Runtime)
-
-// WithLogger sets the runtime's logger; protoactor's own logs go through it
-// too (its informational lines at debug level). Default: slog text on
-// stderr at config log.level.
-func WithLogger(l *slog.Logger) RuntimeOption { return func(r *Runtime) { r.log = l } }
-
-// New builds a runtime from cfg. With kafka.enabled false it starts the
-// embedded broker in-process and points every client at it.
-func New(cfg config.Config, opts ...RuntimeOption) (*Runtime, error) {
-	rt := &Runtime{cfg: cfg, groups: map[string]*group{}, dlqTopics: map[string]struct{}{}}
+// New builds a runtime from opts. Brokers is required: a runtime talks to
+// the cluster it is pointed at and never starts a broker of its own (for
+// an embedded one, start it with package broker, or actortest in tests,
+// and pass its address). Every option is checked here; a bad value is an
+// error naming the option and the value, and nothing is started. New does
+// not connect: Start does, and fails when no broker answers.
+func New(opts ...RuntimeOption) (*Runtime, error) {
+	s := defaultSettings()
 	for _, o := range opts {
-		o(rt)
+		o.applyRuntime(&s)
 	}
-	if rt.log == nil {
-		rt.log = NewLogger(cfg.Log, os.Stderr)
-	}
-	if !cfg.Kafka.Enabled {
-		b, err := broker.StartFromConfig(cfg.Broker)
-		if err != nil {
-			return nil, err
-		}
-		rt.embedded = b
-		rt.cfg.Kafka.BootstrapServers = b.Addr()
-		rt.log.Info("embedded broker started", "addr", b.Addr())
-	}
-	rt.metrics = metrics.New()
-	rt.metrics.RegisterPartitions(rt.partitionStats)
-	base, err := rt.clientOpts("producer")
-	if err != nil {
-		rt.closeEmbedded()
+	if err := s.validate(); err != nil {
 		return nil, err
 	}
-	prod, err := kgo.NewClient(append(base,
+	if s.clientID == "" {
+		s.clientID = s.service
+	}
+	if s.eventsGroup == "" {
+		s.eventsGroup = s.service
+	}
+	rt := &Runtime{s: s, log: s.log, groups: map[string]*group{}, dlqTopics: map[string]struct{}{}}
+	if rt.log == nil {
+		rt.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	rt.metrics = metrics.New(s.registerer)
+	rt.metrics.RegisterPartitions(rt.partitionStats)
+	prod, err := kgo.NewClient(append(rt.clientOpts("producer"),
 		kgo.WithHooks(newProduceHook(rt.metrics)),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		// Topics are created on first produce where the broker allows it.
 		kgo.AllowAutoTopicCreation(),
 		kgo.ProducerLinger(time.Millisecond),
-		kgo.RecordDeliveryTimeout(rt.cfg.Kafka.RequestTimeout),
+		kgo.RecordDeliveryTimeout(s.requestTimeout),
 	)...)
 	if err != nil {
-		rt.closeEmbedded()
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
 	rt.prod = prod
@@ -138,9 +126,11 @@ func (rt *Runtime) System() *actor.ActorSystem { return rt.sys }
 // Logger is the runtime's logger.
 func (rt *Runtime) Logger() *slog.Logger { return rt.log }
 
-// Config is the configuration the runtime runs with (bootstrap servers
-// resolved to the embedded broker when it runs one).
-func (rt *Runtime) Config() config.Config { return rt.cfg }
+// Brokers are the bootstrap servers the runtime was given.
+func (rt *Runtime) Brokers() []string { return slices.Clone(rt.s.brokers) }
+
+// EventsTopic is the topic that carries named events.
+func (rt *Runtime) EventsTopic() string { return rt.s.eventsTopic }
 
 // Client is the runtime's producing client, shared by producers and the
 // dead-letter writer.
@@ -158,17 +148,17 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	rt.started = true
 	router := rt.router
 	rt.mu.Unlock()
-	pctx, cancel := context.WithTimeout(ctx, rt.cfg.Kafka.RequestTimeout)
+	pctx, cancel := context.WithTimeout(ctx, rt.s.requestTimeout)
 	err := rt.prod.Ping(pctx)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("start interrupted: %w", ctx.Err())
 		}
-		return &UnreachableError{Brokers: rt.cfg.Kafka.BootstrapServers, Err: err}
+		return &UnreachableError{Brokers: strings.Join(rt.s.brokers, ","), Err: err}
 	}
-	if rt.cfg.HTTP.Listen != "" {
-		srv, err := metrics.Serve(rt.cfg.HTTP.Listen, rt.metrics, rt.Ready)
+	if rt.s.metricsListen != "" {
+		srv, err := metrics.Serve(rt.s.metricsListen, rt.metrics, rt.Ready)
 		if err != nil {
 			return err
 		}
@@ -198,14 +188,14 @@ func (rt *Runtime) Start(ctx context.Context) error {
 }
 
 // Run starts the runtime, serves until ctx is cancelled, then stops it
-// gracefully (drain, commit, leave the groups) within runtime.drain_timeout.
+// gracefully (drain, commit, leave the groups) within the drain timeout.
 func (rt *Runtime) Run(ctx context.Context) error {
 	if err := rt.Start(ctx); err != nil {
 		rt.Stop(context.Background())
 		return err
 	}
 	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), rt.cfg.Runtime.DrainTimeout+10*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), rt.s.drainTimeout+10*time.Second)
 	defer cancel()
 	return rt.Stop(sctx)
 }
@@ -246,26 +236,25 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 			rt.httpSrv.Close(ctx)
 		}
 		rt.sys.Shutdown()
-		rt.closeEmbedded()
 		rt.stopResult = errors.Join(errs...)
 	})
 	return rt.stopResult
 }
 
-func (rt *Runtime) closeEmbedded() {
-	if rt.embedded != nil {
-		rt.embedded.Close()
+// clientOpts is where every client the runtime builds starts: the seed
+// brokers, client ID and timeouts, the metrics hooks of a client in role,
+// then the service's own KafkaOptions.
+func (rt *Runtime) clientOpts(role string) []kgo.Opt {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(rt.s.brokers...),
+		kgo.ClientID(rt.s.clientID),
+		kgo.RetryTimeout(rt.s.requestTimeout),
+		// Refresh metadata soon after a broker comes back, not after
+		// franz-go's default 5s.
+		kgo.MetadataMinAge(500 * time.Millisecond),
+		kgo.WithHooks(rt.metrics.KafkaHook(role)),
 	}
-}
-
-// clientOpts is the config's client options plus the runtime's metrics
-// hooks for a client in role: every client the runtime builds starts here.
-func (rt *Runtime) clientOpts(role string) ([]kgo.Opt, error) {
-	base, err := rt.cfg.Kafka.ClientOpts()
-	if err != nil {
-		return nil, err
-	}
-	return append(base, kgo.WithHooks(rt.metrics.KafkaHook(role))), nil
+	return append(opts, rt.s.kafkaOpts...)
 }
 
 // register adds a consumer to its group, creating the group on first use.

@@ -3,7 +3,6 @@ package broker
 import (
 	"bytes"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -20,18 +19,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/actord/actord/config"
 )
 
 // The SASL mechanisms the embedded broker can require.
 const (
 	// SASLPlain sends the password as it is: use it with TLS.
-	SASLPlain = config.MechanismPlain
+	SASLPlain = "PLAIN"
 	// SASLScramSHA256 proves the password without sending it.
-	SASLScramSHA256 = config.MechanismScramSHA256
+	SASLScramSHA256 = "SCRAM-SHA-256"
 	// SASLScramSHA512 is SCRAM with SHA-512.
-	SASLScramSHA512 = config.MechanismScramSHA512
+	SASLScramSHA512 = "SCRAM-SHA-512"
 )
 
 // Security is what the embedded broker requires of every connection. The
@@ -78,61 +75,6 @@ func (s Security) String() string {
 // GoString keeps %#v from printing the password.
 func (s Security) GoString() string { return "broker.Security{" + s.String() + "}" }
 
-// SecurityFrom reads the broker.sasl.* and broker.tls.* keys of a loaded
-// configuration, with the files they name (password, certificate, key,
-// client CA). An error names the key and the file, never the password.
-func SecurityFrom(b config.Broker) (Security, error) {
-	var s Security
-	if m := b.SASL.Mechanism; m != "" {
-		switch m {
-		case SASLPlain, SASLScramSHA256, SASLScramSHA512:
-		default:
-			return Security{}, fmt.Errorf("broker.sasl.mechanism: %q is not one of %s, %s, %s", m, SASLPlain, SASLScramSHA256, SASLScramSHA512)
-		}
-		if b.SASL.User == "" {
-			return Security{}, fmt.Errorf("broker.sasl.user: required with mechanism %s", m)
-		}
-		pass := b.SASL.Password
-		if f := b.SASL.PasswordFile; f != "" {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return Security{}, fmt.Errorf("broker.sasl.password_file: %w", err)
-			}
-			if pass = strings.TrimRight(string(data), "\r\n"); pass == "" {
-				return Security{}, fmt.Errorf("broker.sasl.password_file: %s is empty", f)
-			}
-		}
-		if pass == "" {
-			return Security{}, fmt.Errorf("broker.sasl.password: required with mechanism %s (or set broker.sasl.password_file)", m)
-		}
-		s.SASLMechanism, s.User, s.Password = m, b.SASL.User, pass
-	}
-	t := b.TLS
-	if t.CertFile == "" && t.KeyFile == "" && t.ClientCAFile == "" {
-		return s, nil
-	}
-	if t.CertFile == "" || t.KeyFile == "" {
-		return Security{}, errors.New("broker.tls: cert_file and key_file go together")
-	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-	if err != nil {
-		return Security{}, fmt.Errorf("broker.tls: cert_file %s with key_file %s: %w", t.CertFile, t.KeyFile, unwrapPathErr(err))
-	}
-	s.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
-	if t.ClientCAFile != "" {
-		pem, err := os.ReadFile(t.ClientCAFile)
-		if err != nil {
-			return Security{}, fmt.Errorf("broker.tls.client_ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return Security{}, fmt.Errorf("broker.tls.client_ca_file: %s holds no PEM certificate", t.ClientCAFile)
-		}
-		s.TLS.ClientCAs = pool
-		s.TLS.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return s, nil
-}
 
 // check rejects a Security that Start cannot honour.
 func (s Security) check() error {
@@ -409,22 +351,4 @@ func (c *authConn) answer(r saslReq, msg string) {
 	// A client that stopped reading must not hold the close up.
 	c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
 	c.Conn.Write(buf)
-}
-
-// StartFromConfig starts the embedded broker as the broker section of the
-// configuration describes it (listen address, data dir, auto-creation,
-// default partitions, SASL and TLS): the one way `--embedded`,
-// `kafka.enabled: false` and the runtime start it.
-func StartFromConfig(b config.Broker) (*Broker, error) {
-	sec, err := SecurityFrom(b)
-	if err != nil {
-		return nil, err
-	}
-	return Start(Config{
-		Listen:            b.Listen,
-		DataDir:           b.DataDir,
-		AutoCreateTopics:  b.AutoCreateTopics,
-		DefaultPartitions: b.DefaultPartitions,
-		Security:          sec,
-	})
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/actord/actord/broker"
+	"github.com/actord/actord/internal/fromconfig"
 )
 
 // brokerCmd is `actord broker`: the embedded Kafka-protocol broker as a
@@ -57,11 +58,11 @@ config file and the environment).`,
 			if err != nil {
 				return err
 			}
-			b, err := broker.StartFromConfig(cfg.Broker)
+			b, err := fromconfig.StartBroker(cfg.Broker)
 			if err != nil {
 				return err
 			}
-			sec, _ := broker.SecurityFrom(cfg.Broker) // valid: StartFromConfig checked it
+			sec, _ := fromconfig.BrokerSecurity(cfg.Broker) // valid: StartBroker checked it
 			// Close persists the data dir: it must run on every way out.
 			defer b.Close()
 			fmt.Fprintf(a.stdout, "broker listening on %s\n", b.Addr())

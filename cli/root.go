@@ -18,8 +18,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/actord/actord/broker"
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/internal/fromconfig"
 )
 
 // Version is the actord version printed by `actord version`; set at build
@@ -170,7 +170,7 @@ func (a *app) connect(cfg *config.Config) (func(), error) {
 	if cfg.Kafka.Enabled {
 		return func() {}, nil
 	}
-	b, err := broker.StartFromConfig(cfg.Broker)
+	b, err := fromconfig.StartBroker(cfg.Broker)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,7 @@ func (a *app) cluster(cmd *cobra.Command) (cfg config.Config, opts []kgo.Opt, st
 	if stop, err = a.connect(&cfg); err != nil {
 		return cfg, nil, nil, err
 	}
-	if opts, err = cfg.Kafka.ClientOpts(); err != nil {
+	if opts, err = fromconfig.ClientOpts(cfg.Kafka); err != nil {
 		stop()
 		return cfg, nil, nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/config"
 	"github.com/actord/actord/handler"
+	"github.com/actord/actord/internal/fromconfig"
 )
 
 func (a *app) startCmd() *cobra.Command {
@@ -34,9 +35,14 @@ commits and leaves the groups; a second signal exits at once.`,
 			if err != nil {
 				return err
 			}
-			rt, err := actors.New(cfg, actors.WithLogger(actors.NewLogger(cfg.Log, a.stderr)))
+			frt, err := fromconfig.NewRuntime(cfg, actors.WithLogger(fromconfig.Logger(cfg.Log, a.stderr)))
 			if err != nil {
 				return err
+			}
+			defer frt.Close()
+			rt := frt.Runtime
+			if frt.Embedded != nil {
+				rt.Logger().Info("embedded broker started", "addr", frt.Embedded.Addr())
 			}
 			for _, c := range consumers {
 				if err := a.declare(rt, c); err != nil {
@@ -45,7 +51,7 @@ commits and leaves the groups; a second signal exits at once.`,
 				}
 			}
 			rt.Logger().Info("actord starting", "consumers", len(consumers), "groups", groupNames(consumers),
-				"brokers", rt.Config().Kafka.BootstrapServers)
+				"brokers", strings.Join(frt.Brokers, ","))
 			if err := rt.Run(cmd.Context()); err != nil {
 				if cmd.Context().Err() != nil && errors.Is(err, context.Canceled) {
 					// A signal before the runtime was up: nothing to drain.
@@ -54,7 +60,7 @@ commits and leaves the groups; a second signal exits at once.`,
 				}
 				var ue *actors.UnreachableError
 				if errors.As(err, &ue) {
-					return brokerUnreachable(rt.Config().Kafka.Brokers(), ue.Err)
+					return brokerUnreachable(frt.Brokers, ue.Err)
 				}
 				return err
 			}
@@ -79,7 +85,7 @@ func (a *app) declare(rt *actors.Runtime, c config.Consumer) error {
 	if err != nil {
 		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
 	}
-	opts, err := actors.FromConfig(c)
+	opts, err := fromconfig.ConsumerOptions(c)
 	if err != nil {
 		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
 	}

@@ -8,6 +8,7 @@ package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/twmb/franz-go/plugin/kprom"
 )
@@ -15,7 +16,9 @@ import (
 // Metrics holds the runtime's instruments. The zero value is not usable:
 // build it with New. Every method is safe for concurrent use.
 type Metrics struct {
-	Registry *prometheus.Registry
+	// Registry is where the instruments are registered and gathered from:
+	// the runtime's private registry, or the service's (MetricsRegisterer).
+	Registry RegistererGatherer
 
 	Received      *prometheus.CounterVec
 	Handled       *prometheus.CounterVec
@@ -29,13 +32,33 @@ type Metrics struct {
 	EventsSkipped prometheus.Counter
 }
 
-// New builds the instruments on a fresh registry, with Go and process
-// collectors.
-func New() *Metrics {
-	reg := prometheus.NewRegistry()
+// RegistererGatherer is a registry the instruments are registered on and
+// scraped from, as *prometheus.Registry is.
+type RegistererGatherer interface {
+	prometheus.Registerer
+	prometheus.Gatherer
+}
+
+// New builds the instruments on reg, or, with a nil reg, on a fresh
+// private registry with Go and process collectors. A reg that is not a
+// Gatherer (not scrapable through it) is scraped through nothing: the
+// service serves it. Instruments register once per registry: two runtimes
+// need two registries.
+func New(reg prometheus.Registerer) *Metrics {
+	var rg RegistererGatherer
+	switch r := reg.(type) {
+	case nil:
+		own := prometheus.NewRegistry()
+		own.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		rg = own
+	case RegistererGatherer:
+		rg = r
+	default:
+		rg = registerOnly{r}
+	}
 	tg := []string{"topic", "group"}
 	m := &Metrics{
-		Registry: reg,
+		Registry: rg,
 		Received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_records_received_total",
 			Help: "Records fetched and handed to partition actors."}, tg),
 		Handled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_records_handled_total",
@@ -57,11 +80,16 @@ func New() *Metrics {
 		EventsSkipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "actord_events_skipped_total",
 			Help: "Events that had no handler in this service: committed and skipped."}),
 	}
-	reg.MustRegister(m.Received, m.Handled, m.Failed, m.Retried, m.DeadLettered, m.Duration,
-		m.Rebalances, m.Produced, m.ProduceErrs, m.EventsSkipped,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rg.MustRegister(m.Received, m.Handled, m.Failed, m.Retried, m.DeadLettered, m.Duration,
+		m.Rebalances, m.Produced, m.ProduceErrs, m.EventsSkipped)
 	return m
 }
+
+// registerOnly is a Registerer with nothing to gather: the service that
+// owns it scrapes it.
+type registerOnly struct{ prometheus.Registerer }
+
+func (registerOnly) Gather() ([]*dto.MetricFamily, error) { return nil, nil }
 
 // KafkaHook returns franz-go's client metrics (actord_kafka_*) for one
 // client, labelled client=role; pass it to the client with kgo.WithHooks.

@@ -9,6 +9,7 @@ package partition
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -94,7 +95,21 @@ type Hooks struct {
 	Attempts func(timed []time.Duration, fast int, fastTotal time.Duration)
 }
 
-// Config is what a partition actor needs. Handle or HandlerProps is set.
+// The partition actor's defaults, the one home of these values: a zero
+// Config.Concurrency or Config.MaxInFlight means them.
+const (
+	// DefaultConcurrency is the handler actors per partition in key and
+	// unordered modes.
+	DefaultConcurrency = 16
+	// DefaultMaxInFlight is the fetched but unfinished records a partition
+	// holds before it takes no more.
+	DefaultMaxInFlight = 1000
+)
+
+// Config is what a partition actor needs. Exactly one of Handle and
+// HandlerProps is set. Zero values of Concurrency, MaxInFlight and
+// Pipeline.Policy mean the defaults; any other bad value is an error from
+// [Config.Validate], and [Spawn] panics on it.
 type Config struct {
 	Group     string
 	Topic     string
@@ -102,16 +117,26 @@ type Config struct {
 
 	Ordering Ordering
 	// Concurrency is the number of handler actors in key and unordered
-	// modes; partition mode uses one.
+	// modes, zero for [DefaultConcurrency]; partition mode uses one
+	// whatever it says. Each is an actor (and, with HandlerProps, the
+	// service's own actor beside it) for the partition's lifetime.
 	Concurrency int
-	// MaxInFlight caps fetched but unfinished records: at it (or at half
-	// the last fetch, if that is more) the partition is full and takes no
-	// more; the poller pauses its fetching if it stays full, and it resumes
-	// at half the cap.
+	// MaxInFlight caps fetched but unfinished records, zero for
+	// [DefaultMaxInFlight]: at it (or at half the last fetch, if that is
+	// more) the partition is full and takes no more; the poller pauses its
+	// fetching if it stays full, and it resumes at half the cap.
 	MaxInFlight int
 
-	Policy supervisor.Policy
-	// HandlerTimeout bounds one attempt; zero means none.
+	// Pipeline decides what follows every failed attempt (see
+	// [supervisor.Pipeline.After]). A zero Policy is
+	// [supervisor.DefaultPolicy]. Spawn sets Pipeline.DeadLetter to
+	// whether DeadLetter is set: the sink, not the flag, says whether
+	// dead-lettering is on. A dead-letter write that fails is retried
+	// after Policy.Max.
+	Pipeline supervisor.Pipeline
+	// HandlerTimeout bounds one attempt; zero means none. An inline
+	// handler (Handle) past it is abandoned on its own goroutine, which
+	// costs a goroutine per attempt while a timeout is set.
 	HandlerTimeout time.Duration
 
 	// Handle runs records inline in the runtime's handler actors.
@@ -119,6 +144,10 @@ type Config struct {
 	// HandlerProps, when set instead of Handle, builds the service's own
 	// handler actors: each receives *Delivery messages and must call Done.
 	HandlerProps *actor.Props
+	// Decode, with HandlerProps, turns each record into Delivery.Value
+	// before the service's actor gets it; its error fails the attempt
+	// (classified like a handler's) without the actor seeing the record.
+	Decode func(*kgo.Record) (any, error)
 
 	// DeadLetter writes exhausted records; nil logs and skips them.
 	DeadLetter DeadLetterFunc
@@ -134,6 +163,56 @@ type Config struct {
 
 	Logger *slog.Logger
 	Hooks  Hooks
+}
+
+// Validate reports the first bad field of c as an error naming it and its
+// value: an unknown Ordering, a negative Concurrency, MaxInFlight or
+// HandlerTimeout, an invalid non-zero Pipeline.Policy, or not exactly one
+// of Handle and HandlerProps. Zero values that mean a default are valid.
+func (c Config) Validate() error {
+	switch {
+	case c.Ordering < ByPartition || c.Ordering > Unordered:
+		return fmt.Errorf("partition config: Ordering %v is not one of partition, key, unordered", c.Ordering)
+	case c.Concurrency < 0:
+		return fmt.Errorf("partition config: Concurrency %d is negative", c.Concurrency)
+	case c.MaxInFlight < 0:
+		return fmt.Errorf("partition config: MaxInFlight %d is negative", c.MaxInFlight)
+	case c.HandlerTimeout < 0:
+		return fmt.Errorf("partition config: HandlerTimeout %v is negative", c.HandlerTimeout)
+	case c.Handle == nil && c.HandlerProps == nil:
+		return errors.New("partition config: neither Handle nor HandlerProps is set")
+	case c.Handle != nil && c.HandlerProps != nil:
+		return errors.New("partition config: both Handle and HandlerProps are set")
+	}
+	if c.Pipeline.Policy != (supervisor.Policy{}) {
+		if err := c.Pipeline.Policy.Validate(); err != nil {
+			return fmt.Errorf("partition config: Pipeline: %w", err)
+		}
+	}
+	return nil
+}
+
+// withDefaults fills the zero values that mean a default, and settles
+// what Spawn decides: one handler in partition mode, dead-lettering on
+// exactly when there is a sink.
+func (c Config) withDefaults() Config {
+	switch {
+	case c.Ordering == ByPartition:
+		c.Concurrency = 1
+	case c.Concurrency == 0:
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.Pipeline.Policy == (supervisor.Policy{}) {
+		c.Pipeline.Policy = supervisor.DefaultPolicy()
+	}
+	c.Pipeline.DeadLetter = c.DeadLetter != nil
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
 }
 
 // Handle is the runtime's grip on one partition actor: the poll loop
@@ -166,17 +245,14 @@ func (h *Handle) ResumeOffset() int64 {
 
 // Spawn starts a partition actor as a child of parent (the group
 // supervisor) or, with a nil parent, of the root. The actor lives until
-// Drain-and-Stop or Drop.
+// Drain-and-Stop or Drop. Spawn panics if cfg.Validate reports an error: a
+// bad config is its caller's bug, which validates its options before it
+// gets here; zero values mean the defaults documented on Config.
 func Spawn(spawner actor.SpawnerContext, root *actor.RootContext, cfg Config) *Handle {
-	if cfg.Concurrency < 1 || cfg.Ordering == ByPartition {
-		cfg.Concurrency = 1
+	if err := cfg.Validate(); err != nil {
+		panic(err)
 	}
-	if cfg.MaxInFlight < 1 {
-		cfg.MaxInFlight = 1000
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	cfg.Logger = cfg.Logger.With("group", cfg.Group, "topic", cfg.Topic, "partition", cfg.Partition)
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Handle{root: root, cfg: &cfg, cancel: cancel}
@@ -307,6 +383,8 @@ type Delivery struct {
 	Ctx     context.Context
 	Record  *kgo.Record
 	Attempt int
+	// Value is the record decoded by Config.Decode; nil without one.
+	Value any
 
 	done chan error
 	once sync.Once

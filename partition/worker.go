@@ -179,6 +179,13 @@ func (h *handlerActor) attempt(c actor.Context, r *kgo.Record, n int) error {
 	}
 	if h.child != nil {
 		d := &Delivery{Ctx: ctx, Record: r, Attempt: n, done: make(chan error, 1)}
+		if dec := h.cfg.Decode; dec != nil {
+			v, err := dec(r)
+			if err != nil {
+				return err
+			}
+			d.Value = v
+		}
 		c.Send(h.child, d)
 		return h.wait(ctx, d.done)
 	}

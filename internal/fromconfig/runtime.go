@@ -1,0 +1,172 @@
+package fromconfig
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/actord/actord/actors"
+	"github.com/actord/actord/broker"
+	"github.com/actord/actord/config"
+	"github.com/actord/actord/supervisor"
+	"github.com/actord/actord/topics"
+)
+
+// Logger builds the runtime's slog logger from the log section: text or
+// json, at the configured level.
+func Logger(c config.Log, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.Level)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	o := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// Runtime is a started-up runtime of the configuration: with
+// kafka.enabled false the embedded broker it started (Close stops it after
+// the runtime), and the runtime pointed at it or at kafka.bootstrap_servers.
+type Runtime struct {
+	*actors.Runtime
+	// Brokers are the bootstrap servers the runtime uses.
+	Brokers []string
+	// Embedded is the in-process broker of kafka.enabled false, else nil.
+	Embedded *broker.Broker
+}
+
+// Close stops the embedded broker, if one was started; call it after the
+// runtime has stopped.
+func (r *Runtime) Close() {
+	if r.Embedded != nil {
+		r.Embedded.Close()
+	}
+}
+
+// NewRuntime builds the runtime cfg describes: it starts the embedded
+// broker when kafka.enabled is false, and applies every key of the kafka,
+// runtime, events, http and topics sections through RuntimeOptions. extra
+// options come last (a logger, for example).
+func NewRuntime(cfg config.Config, extra ...actors.RuntimeOption) (*Runtime, error) {
+	out := &Runtime{Brokers: cfg.Kafka.Brokers()}
+	if !cfg.Kafka.Enabled {
+		b, err := StartBroker(cfg.Broker)
+		if err != nil {
+			return nil, err
+		}
+		out.Embedded = b
+		out.Brokers = []string{b.Addr()}
+	}
+	opts, err := RuntimeOptions(cfg)
+	if err != nil {
+		out.Close()
+		return nil, err
+	}
+	opts = append(opts, actors.Brokers(out.Brokers...))
+	rt, err := actors.New(append(opts, extra...)...)
+	if err != nil {
+		out.Close()
+		return nil, err
+	}
+	out.Runtime = rt
+	for _, t := range cfg.Topics {
+		err := actors.DeclareTopic(rt, topics.Topic{Name: t.Name, Partitions: t.Partitions, ReplicationFactor: t.ReplicationFactor, Config: t.Config})
+		if err != nil {
+			rt.Stop(context.Background())
+			out.Close()
+			return nil, fmt.Errorf("topics: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// RuntimeOptions turns every runtime-level key of cfg into the library's
+// options (all but the bootstrap servers, which NewRuntime resolves).
+func RuntimeOptions(cfg config.Config) ([]actors.RuntimeOption, error) {
+	conn, err := ConnOpts(cfg.Kafka)
+	if err != nil {
+		return nil, err
+	}
+	opts := []actors.RuntimeOption{
+		actors.ServiceName(cfg.Service),
+		actors.KafkaOptions(conn...),
+		actors.RequestTimeout(cfg.Kafka.RequestTimeout),
+		actors.SessionTimeout(cfg.Kafka.SessionTimeout),
+		actors.CommitInterval(cfg.Runtime.CommitInterval),
+		actors.DrainTimeout(cfg.Runtime.DrainTimeout),
+		actors.DefaultMaxInFlightPerPartition(cfg.Runtime.MaxInFlight),
+		actors.FetchPartitionBytes(cfg.Runtime.FetchPartitionBytes),
+		actors.EventsTopic(cfg.Events.Topic),
+		actors.EventsPartitions(int32(max(cfg.Broker.DefaultPartitions, 1))),
+		actors.WithLogger(Logger(cfg.Log, os.Stderr)),
+	}
+	if cfg.Kafka.ClientID != "" {
+		opts = append(opts, actors.ClientID(cfg.Kafka.ClientID))
+	}
+	if cfg.Events.Group != "" {
+		opts = append(opts, actors.EventsGroup(cfg.Events.Group))
+	}
+	if cfg.HTTP.Listen != "" {
+		opts = append(opts, actors.ServeMetrics(cfg.HTTP.Listen))
+	}
+	return opts, nil
+}
+
+// ConsumerOptions turns a consumer declared in config (with its defaults
+// filled, as Load leaves it) into the library's options.
+func ConsumerOptions(c config.Consumer) ([]actors.ConsumerOption, error) {
+	mode, err := ordering(c.Ordering)
+	if err != nil {
+		return nil, err
+	}
+	p := supervisor.DefaultPolicy()
+	if c.MaxRetries != nil {
+		p.MaxRetries = *c.MaxRetries
+	}
+	if c.Backoff.Initial != 0 {
+		p.Initial = c.Backoff.Initial
+	}
+	if c.Backoff.Max != 0 {
+		p.Max = c.Backoff.Max
+	}
+	if c.Backoff.Multiplier != 0 {
+		p.Multiplier = c.Backoff.Multiplier
+	}
+	p.Jitter = c.Backoff.Jitter
+	opts := []actors.ConsumerOption{actors.Ordering(mode), actors.RetryPolicy(p)}
+	if c.Concurrency > 0 {
+		opts = append(opts, actors.Concurrency(c.Concurrency))
+	}
+	if c.MaxInFlight > 0 {
+		opts = append(opts, actors.MaxInFlight(c.MaxInFlight))
+	}
+	if c.DeadLetter != nil && !*c.DeadLetter {
+		opts = append(opts, actors.NoDeadLetter())
+	} else if c.DeadLetterTopic != "" {
+		opts = append(opts, actors.DeadLetterTopic(c.DeadLetterTopic))
+	}
+	if c.HandlerTimeout > 0 {
+		opts = append(opts, actors.HandlerTimeout(c.HandlerTimeout))
+	}
+	if c.FromBeginning != nil && !*c.FromBeginning {
+		opts = append(opts, actors.FromLatest())
+	}
+	return opts, nil
+}
+
+// ordering maps the config words partition, key and unordered.
+func ordering(s string) (actors.OrderingMode, error) {
+	switch s {
+	case "", config.OrderingPartition:
+		return actors.ByPartition, nil
+	case config.OrderingKey:
+		return actors.ByKey, nil
+	case config.OrderingUnordered:
+		return actors.Unordered, nil
+	}
+	return 0, fmt.Errorf("ordering %q is not one of partition, key, unordered", s)
+}
