@@ -32,6 +32,9 @@
 // docs/avro.md lists which schema changes stay compatible.
 //
 // Decoding errors say what a consumer should do with the message: one
-// wrapping ErrMalformed or ErrUnknownSchema, or an *IncompatibleError, will
-// fail the same way every time; only registry I/O errors are worth a retry.
+// wrapping ErrMalformed or ErrUnknownSchema, an *IncompatibleError or a
+// *FieldError will fail the same way every time; only registry I/O errors,
+// a *RegistryError, are worth a retry. Transient tells the two apart for a
+// consumer's failure pipeline: retry when it reports true, dead-letter
+// otherwise.
 package schema

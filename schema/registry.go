@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 )
 
@@ -12,17 +13,31 @@ import (
 // implementation; a client of a Schema Registry server implements the same
 // interface, so producers and consumers take either without change.
 //
-// Implementations are safe for concurrent use.
+// Implementations are safe for concurrent use. Their errors tell a caller
+// what to do with the record at hand (see Transient):
+//
+//   - a *RegistryError when the registry could not answer: it could not be
+//     reached, timed out, answered 5xx, or ctx ended first. Worth a retry.
+//   - an error wrapping ErrUnknownSchema when ByID's id does not exist (a
+//     404): definite, so permanent.
+//   - any other error from Register when the registry refuses the schema
+//     (an empty subject, a schema incompatible with the subject's): the
+//     same schema is refused again, so permanent.
+//
+// Serde takes any other error from ByID to be I/O and wraps it in a
+// *RegistryError, since a lookup has no definite answer but found or not
+// found; a client that reports raw network errors is retried, not
+// dead-lettered.
 type Registry interface {
 	// Register adds s under subject (if it is not there yet) and returns
 	// its id. Registering the same schema again returns the same id.
 	Register(ctx context.Context, subject string, s *Schema) (id int, err error)
 	// ByID returns the schema with the given id; an unknown id is an error
-	// wrapping ErrUnknownSchema.
+	// wrapping ErrUnknownSchema, a failure to answer a *RegistryError.
 	ByID(ctx context.Context, id int) (*Schema, error)
 	// ByFingerprint returns a schema this registry knows (has registered
 	// or fetched) whose canonical form has the given CRC-64-AVRO
-	// fingerprint. It never does I/O.
+	// fingerprint. It never does I/O, so it cannot fail.
 	ByFingerprint(fp uint64) (*Schema, bool)
 }
 
@@ -43,10 +58,12 @@ func NewMemoryRegistry() *MemoryRegistry {
 	return &MemoryRegistry{idByFP: map[uint64]int{}, subjects: map[string][]int{}}
 }
 
-// Register implements Registry.
+// Register implements Registry. A ctx that has ended is a *RegistryError,
+// as a remote registry's would be, so code tested against MemoryRegistry
+// handles it as it must in production.
 func (r *MemoryRegistry) Register(ctx context.Context, subject string, s *Schema) (int, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return 0, &RegistryError{Op: "register subject " + strconv.Quote(subject), Err: err}
 	}
 	if s == nil {
 		return 0, errors.New("schema registry: register a nil schema")
@@ -71,10 +88,11 @@ func (r *MemoryRegistry) Register(ctx context.Context, subject string, s *Schema
 	return id, nil
 }
 
-// ByID implements Registry.
+// ByID implements Registry. A ctx that has ended is a *RegistryError, as
+// with Register; an unknown id wraps ErrUnknownSchema.
 func (r *MemoryRegistry) ByID(ctx context.Context, id int) (*Schema, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, &RegistryError{Op: "lookup id " + strconv.Itoa(id), Err: err}
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -128,12 +129,14 @@ func (sd *Serde) MarshalContext(ctx context.Context, v any) ([]byte, error) {
 // out may be). The errors: ErrMalformed for bad bytes, ErrUnknownSchema
 // when the writer schema cannot be found, *IncompatibleError when it
 // cannot be read as the Serde's schema, *FieldError when a value does not
-// fit out.
+// fit out; all four are permanent. A registry lookup that fails to answer
+// is a *RegistryError, which Transient reports worth retrying.
 func (sd *Serde) Unmarshal(data []byte, out any) error {
 	return sd.UnmarshalContext(context.Background(), data, out)
 }
 
-// UnmarshalContext is Unmarshal with a context for registry lookups.
+// UnmarshalContext is Unmarshal with a context for registry lookups; a
+// lookup cut short by ctx is a *RegistryError wrapping ctx's error.
 func (sd *Serde) UnmarshalContext(ctx context.Context, data []byte, out any) error {
 	writer, body, err := sd.WriterSchema(ctx, data)
 	if err != nil {
@@ -176,11 +179,24 @@ func (sd *Serde) byID(ctx context.Context, id int) (*Schema, error) {
 	}
 	w, err := sd.registry.ByID(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, lookupErr(id, err)
 	}
 	if w.fp == sd.schema.fp {
 		w = sd.schema // same encoding: decode with our own, no resolution
 	}
 	sd.ids.Store(id, w)
 	return w, nil
+}
+
+// lookupErr keeps a registry's definite answers (unknown id, or a
+// *RegistryError already) as they are and wraps anything else in a
+// *RegistryError: a lookup has no other definite answer, so an error a
+// client did not classify is taken to be I/O and retried rather than
+// dead-lettered. The cause stays in the chain.
+func lookupErr(id int, err error) error {
+	var re *RegistryError
+	if errors.As(err, &re) || permanent(err) {
+		return err
+	}
+	return &RegistryError{Op: "lookup id " + strconv.Itoa(id), Err: err}
 }
