@@ -76,7 +76,8 @@ func (d avroDecoder) Decode(data []byte, v any) error {
 		ctx, cancel := context.WithTimeout(context.Background(), d.rt.s.requestTimeout)
 		defer cancel()
 		if writer, err = d.rt.s.registry.ByID(ctx, h.ID); err != nil {
-			return err
+			// An unclassified registry error is I/O: retried, not dead-lettered.
+			return schema.LookupError(h.ID, err)
 		}
 	default:
 		var ok bool

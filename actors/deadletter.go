@@ -4,82 +4,76 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/actord/actord/dlq"
 	"github.com/actord/actord/partition"
 	"github.com/actord/actord/topics"
 )
 
-// Dead-letter headers added to every dead-lettered record, beside its own.
+// Dead-letter headers added to every dead-lettered record, beside its own:
+// the format is package dlq's, named here for handlers that look at them.
 const (
-	HeaderDLQTopic     = "actord.dlq.topic"
-	HeaderDLQPartition = "actord.dlq.partition"
-	HeaderDLQOffset    = "actord.dlq.offset"
-	HeaderDLQTimestamp = "actord.dlq.timestamp"
-	HeaderDLQGroup     = "actord.dlq.group"
-	HeaderDLQError     = "actord.dlq.error"
-	HeaderDLQAttempts  = "actord.dlq.attempts"
-	HeaderDLQFailedAt  = "actord.dlq.failed_at"
+	HeaderDLQTopic     = dlq.HeaderTopic
+	HeaderDLQPartition = dlq.HeaderPartition
+	HeaderDLQOffset    = dlq.HeaderOffset
+	HeaderDLQTimestamp = dlq.HeaderTimestamp
+	HeaderDLQGroup     = dlq.HeaderGroup
+	HeaderDLQError     = dlq.HeaderError
+	HeaderDLQAttempts  = dlq.HeaderAttempts
+	HeaderDLQFailedAt  = dlq.HeaderFailedAt
+	// HeaderDLQHandler names, on a dead-lettered event, the handler that
+	// gave up on it.
+	HeaderDLQHandler = dlq.HeaderHandler
 )
 
-// DeadLetterRecord is the record written to the dead-letter topic for r:
-// its key, value and headers, plus the actord.dlq.* headers.
-func DeadLetterRecord(dlq string, r *kgo.Record, f partition.Failure) *kgo.Record {
-	hs := make([]kgo.RecordHeader, 0, len(r.Headers)+8)
-	hs = append(hs, r.Headers...)
-	errText := ""
-	if f.Err != nil {
-		errText = f.Err.Error()
-	}
-	hs = append(hs,
-		kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(r.Topic)},
-		kgo.RecordHeader{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(int(r.Partition)))},
-		kgo.RecordHeader{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
-		kgo.RecordHeader{Key: HeaderDLQTimestamp, Value: []byte(r.Timestamp.UTC().Format(time.RFC3339Nano))},
-		kgo.RecordHeader{Key: HeaderDLQGroup, Value: []byte(f.Group)},
-		kgo.RecordHeader{Key: HeaderDLQError, Value: []byte(errText)},
-		kgo.RecordHeader{Key: HeaderDLQAttempts, Value: []byte(strconv.Itoa(f.Attempts))},
-		kgo.RecordHeader{Key: HeaderDLQFailedAt, Value: []byte(f.FailedAt.UTC().Format(time.RFC3339Nano))},
-	)
-	return &kgo.Record{Topic: dlq, Key: r.Key, Value: r.Value, Headers: hs}
+// ReadDeadLetters reads the dead-letter topic topic from its start to its
+// end at the time of the call, through the runtime's client, and returns
+// the letters parsed (see dlq.Read for the options and dlq.Letter for what
+// each says). Records of the topic that are not dead letters come back
+// with Letter.Err set.
+func ReadDeadLetters(ctx context.Context, rt *Runtime, topic string, opts ...dlq.ReadOption) ([]dlq.Letter, error) {
+	return dlq.Read(ctx, rt.prod, topic, opts...)
 }
 
-// deadLetterFunc writes to dlq, creating it on first use with the source
+func failure(f partition.Failure, handler string) dlq.Failure {
+	return dlq.Failure{Group: f.Group, Handler: handler, Attempts: f.Attempts, Err: f.Err, FailedAt: f.FailedAt}
+}
+
+// deadLetterFunc writes to topic, creating it on first use with the source
 // topic's partition count. The callback fires once the write is
 // acknowledged (acks=all) or failed.
-func (rt *Runtime) deadLetterFunc(dlq string) partition.DeadLetterFunc {
+func (rt *Runtime) deadLetterFunc(topic string) partition.DeadLetterFunc {
 	return func(r *kgo.Record, f partition.Failure, done func(error)) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), rt.s.requestTimeout)
-			err := rt.ensureDeadLetterTopic(ctx, dlq, r.Topic)
+			err := rt.ensureDeadLetterTopic(ctx, topic, r.Topic)
 			cancel()
 			if err != nil {
 				done(err)
 				return
 			}
-			rt.prod.Produce(context.Background(), DeadLetterRecord(dlq, r, f), func(_ *kgo.Record, err error) { done(err) })
+			rt.prod.Produce(context.Background(), dlq.Record(topic, r, failure(f, "")), func(_ *kgo.Record, err error) { done(err) })
 		}()
 	}
 }
 
-func (rt *Runtime) ensureDeadLetterTopic(ctx context.Context, dlq, source string) error {
+func (rt *Runtime) ensureDeadLetterTopic(ctx context.Context, topic, source string) error {
 	rt.dlqMu.Lock()
 	defer rt.dlqMu.Unlock()
-	if _, ok := rt.dlqTopics[dlq]; ok {
+	if _, ok := rt.dlqTopics[topic]; ok {
 		return nil
 	}
 	parts, rf := int32(1), int16(0)
 	if info, err := rt.topics.Describe(ctx, source); err == nil && info.Partitions > 0 {
 		parts, rf = info.Partitions, info.ReplicationFactor
 	}
-	err := rt.topics.Create(ctx, topics.Topic{Name: dlq, Partitions: parts, ReplicationFactor: rf}, true)
+	err := rt.topics.Create(ctx, topics.Topic{Name: topic, Partitions: parts, ReplicationFactor: rf}, true)
 	if err != nil {
-		return fmt.Errorf("creating dead-letter topic %q: %w", dlq, err)
+		return fmt.Errorf("creating dead-letter topic %q: %w", topic, err)
 	}
-	rt.dlqTopics[dlq] = struct{}{}
+	rt.dlqTopics[topic] = struct{}{}
 	return nil
 }
 

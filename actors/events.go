@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/actord/actord/dlq"
 	"github.com/actord/actord/partition"
 	"github.com/actord/actord/supervisor"
 	"github.com/actord/actord/topics"
@@ -20,9 +21,6 @@ import (
 // EventHeader is the record header that carries an event's name.
 const EventHeader = "event"
 
-// HeaderDLQHandler names, on a dead-lettered event, the handler that gave
-// up on it.
-const HeaderDLQHandler = "actord.dlq.handler"
 
 // eventHandler is one handler registered with On: its own retry policy,
 // dead-letter topic and pool of event actors.
@@ -329,8 +327,7 @@ func (r *eventRouter) deadLetter(ctx context.Context, h *eventHandler, rec *kgo.
 	if err := rt.ensureDeadLetterTopic(cctx, h.dlq, rec.Topic); err != nil {
 		return err
 	}
-	dl := DeadLetterRecord(h.dlq, rec, partition.Failure{Group: rt.s.eventsGroup, Attempts: attempts, Err: cause, FailedAt: time.Now()})
-	dl.Headers = append(dl.Headers, kgo.RecordHeader{Key: HeaderDLQHandler, Value: []byte(h.id)})
+	dl := dlq.Record(h.dlq, rec, dlq.Failure{Group: rt.s.eventsGroup, Handler: h.id, Attempts: attempts, Err: cause, FailedAt: time.Now()})
 	if err := rt.prod.ProduceSync(cctx, dl).FirstErr(); err != nil {
 		return fmt.Errorf("dead-letter write for %s: %w", h.id, err)
 	}

@@ -4,7 +4,11 @@
 // command-line flags, in that rising order of precedence.
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/actord/actord/actors"
+)
 
 // Config is the whole of actord's configuration. Every key is documented in
 // README.md (Configuration reference) with its type, default and
@@ -138,7 +142,8 @@ type Runtime struct {
 	// in-flight records before letting go. Default 30s.
 	DrainTimeout time.Duration `mapstructure:"drain_timeout"`
 	// MaxInFlight caps the records a partition has fetched but not finished;
-	// at it no more are delivered until it drains. Default 1000.
+	// at it no more are delivered until it drains. Default
+	// actors.DefaultMaxInFlight (1000).
 	MaxInFlight int `mapstructure:"max_in_flight"`
 	// FetchPartitionBytes is the most bytes one fetch request asks of one
 	// partition (max.partition.fetch.bytes); a larger record batch still
@@ -195,7 +200,7 @@ type Consumer struct {
 	// Ordering is partition (default), key or unordered.
 	Ordering string `mapstructure:"ordering"`
 	// Concurrency is the handler actors per partition in key and unordered
-	// modes. Default 16.
+	// modes. Default actors.DefaultConcurrency (16).
 	Concurrency int `mapstructure:"concurrency"`
 	// MaxInFlight overrides runtime.max_in_flight for this consumer.
 	MaxInFlight int `mapstructure:"max_in_flight"`
@@ -261,33 +266,32 @@ type ForwardHandler struct {
 	Topic string `mapstructure:"topic"`
 }
 
-// Default returns the configuration with every default set.
+// Default returns the configuration with every default set: the
+// library's own defaults (actors.Default*, supervisor.Default*), and this
+// package's for the daemon's keys.
 func Default() Config {
 	return Config{
-		Service: "actord",
+		Service: actors.DefaultServiceName,
 		Kafka: Kafka{
 			Enabled:          true,
-			BootstrapServers: "localhost:9092",
-			DialTimeout:      5 * time.Second,
-			RequestTimeout:   10 * time.Second,
-			SessionTimeout:   45 * time.Second,
+			BootstrapServers: DefaultBootstrapServers,
+			DialTimeout:      DefaultDialTimeout,
+			RequestTimeout:   actors.DefaultRequestTimeout,
+			SessionTimeout:   actors.DefaultSessionTimeout,
 		},
 		Broker: Broker{
-			Listen:            "127.0.0.1:9092",
+			Listen:            DefaultBrokerListen,
 			AutoCreateTopics:  true,
 			DefaultPartitions: 1,
 		},
 		Runtime: Runtime{
-			CommitInterval: time.Second,
-			DrainTimeout:   30 * time.Second,
-			MaxInFlight:    1000,
-			// Small enough that one fetch per partition, which comes on top of
-			// max_in_flight, stays a few MiB; large enough to keep a fast
-			// consumer fed.
-			FetchPartitionBytes: 256 << 10,
+			CommitInterval:      actors.DefaultCommitInterval,
+			DrainTimeout:        actors.DefaultDrainTimeout,
+			MaxInFlight:         actors.DefaultMaxInFlight,
+			FetchPartitionBytes: actors.DefaultFetchPartitionBytes,
 		},
-		Events: Events{Topic: "events"},
+		Events: Events{Topic: actors.DefaultEventsTopic},
 		Log:    Log{Level: "info", Format: "text"},
-		HTTP:   HTTP{Listen: "127.0.0.1:9464"},
+		HTTP:   HTTP{Listen: DefaultHTTPListen},
 	}
 }

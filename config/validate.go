@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/actord/actord/actors"
+	"github.com/actord/actord/supervisor"
 )
 
 // The ordering modes of a consumer (Consumer.Ordering).
@@ -35,28 +38,48 @@ const (
 	MechanismScramSHA512 = "SCRAM-SHA-512"
 )
 
-// The defaults WithDefaults (and Load) fill into a consumer's unset fields.
+// The defaults WithDefaults (and Load) fill into a consumer's unset
+// fields. Each has its one home in the package that owns the behaviour;
+// these name them for the config file.
 const (
 	// DefaultOrdering is consumers[].ordering.
 	DefaultOrdering = OrderingPartition
-	// DefaultConcurrency is consumers[].concurrency.
-	DefaultConcurrency = 16
-	// DefaultMaxRetries is consumers[].max_retries: four attempts in all.
-	DefaultMaxRetries = 3
-	// DefaultBackoffInitial is consumers[].backoff.initial.
-	DefaultBackoffInitial = 100 * time.Millisecond
-	// DefaultBackoffMax is consumers[].backoff.max.
-	DefaultBackoffMax = 10 * time.Second
-	// DefaultBackoffMultiplier is consumers[].backoff.multiplier.
-	DefaultBackoffMultiplier = 2.0
+	// DefaultConcurrency is consumers[].concurrency (actors.DefaultConcurrency).
+	DefaultConcurrency = actors.DefaultConcurrency
+	// DefaultMaxRetries is consumers[].max_retries: four attempts in all
+	// (supervisor.DefaultMaxRetries).
+	DefaultMaxRetries = supervisor.DefaultMaxRetries
+	// DefaultBackoffInitial is consumers[].backoff.initial
+	// (supervisor.DefaultInitialBackoff).
+	DefaultBackoffInitial = supervisor.DefaultInitialBackoff
+	// DefaultBackoffMax is consumers[].backoff.max (supervisor.DefaultMaxBackoff).
+	DefaultBackoffMax = supervisor.DefaultMaxBackoff
+	// DefaultBackoffMultiplier is consumers[].backoff.multiplier
+	// (supervisor.DefaultMultiplier).
+	DefaultBackoffMultiplier = supervisor.DefaultMultiplier
 	// DefaultJitter is filled by Load when backoff.jitter is absent from
-	// the file; WithDefaults leaves Jitter alone, since 0 means no jitter.
-	DefaultJitter = 0.2
+	// the file; WithDefaults leaves Jitter alone, since 0 means no jitter
+	// (supervisor.DefaultJitter).
+	DefaultJitter = supervisor.DefaultJitter
 	// DefaultDeadLetterSuffix makes the default dead-letter topic:
-	// "orders" dead-letters to "orders.dlq".
-	DefaultDeadLetterSuffix = ".dlq"
-	// DefaultHTTPTimeout is consumers[].handler.http.timeout.
+	// "orders" dead-letters to "orders.dlq" (actors.DefaultDeadLetterSuffix).
+	DefaultDeadLetterSuffix = actors.DefaultDeadLetterSuffix
+	// DefaultHTTPTimeout is consumers[].handler.http.timeout: the http
+	// handler kind exists only in the config file, so its default lives
+	// here.
 	DefaultHTTPTimeout = 30 * time.Second
+)
+
+// The defaults of the daemon's own keys, which the library does not have.
+const (
+	// DefaultBootstrapServers is kafka.bootstrap_servers.
+	DefaultBootstrapServers = "localhost:9092"
+	// DefaultDialTimeout is kafka.dial_timeout.
+	DefaultDialTimeout = 5 * time.Second
+	// DefaultBrokerListen is broker.listen.
+	DefaultBrokerListen = "127.0.0.1:9092"
+	// DefaultHTTPListen is http.listen.
+	DefaultHTTPListen = "127.0.0.1:9464"
 )
 
 // WithDefaults returns a copy of c with every unset value that has a
@@ -234,8 +257,8 @@ func (c Config) problems() []*KeyError {
 	ck.atLeast("broker.default_partitions", int64(c.Broker.DefaultPartitions), 1)
 	c.Broker.check(&ck, c.Kafka)
 	// franz-go refuses an autocommit interval under 100ms.
-	if c.Runtime.CommitInterval < 100*time.Millisecond {
-		ck.add("runtime.commit_interval", "must be at least 100ms, got %s", c.Runtime.CommitInterval)
+	if c.Runtime.CommitInterval < actors.MinCommitInterval {
+		ck.add("runtime.commit_interval", "must be at least %s, got %s", actors.MinCommitInterval, c.Runtime.CommitInterval)
 	}
 	ck.positive("runtime.drain_timeout", c.Runtime.DrainTimeout)
 	ck.atLeast("runtime.max_in_flight", int64(c.Runtime.MaxInFlight), 1)

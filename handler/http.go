@@ -9,14 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/config"
 )
-
-// defaultHTTPTimeout bounds one request when the config sets none.
-const defaultHTTPTimeout = 30 * time.Second
 
 // httpHandler POSTs each record to one URL.
 type httpHandler struct {
@@ -37,7 +33,7 @@ func newHTTP(c config.HTTPHandler) (Func, error) {
 	}
 	timeout := c.Timeout
 	if timeout <= 0 {
-		timeout = defaultHTTPTimeout
+		timeout = config.DefaultHTTPTimeout
 	}
 	h := &httpHandler{
 		url: c.URL,

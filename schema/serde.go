@@ -179,7 +179,7 @@ func (sd *Serde) byID(ctx context.Context, id int) (*Schema, error) {
 	}
 	w, err := sd.registry.ByID(ctx, id)
 	if err != nil {
-		return nil, lookupErr(id, err)
+		return nil, LookupError(id, err)
 	}
 	if w.fp == sd.schema.fp {
 		w = sd.schema // same encoding: decode with our own, no resolution
@@ -188,12 +188,12 @@ func (sd *Serde) byID(ctx context.Context, id int) (*Schema, error) {
 	return w, nil
 }
 
-// lookupErr keeps a registry's definite answers (unknown id, or a
+// LookupError keeps a registry's definite answers (unknown id, or a
 // *RegistryError already) as they are and wraps anything else in a
 // *RegistryError: a lookup has no other definite answer, so an error a
 // client did not classify is taken to be I/O and retried rather than
 // dead-lettered. The cause stays in the chain.
-func lookupErr(id int, err error) error {
+func LookupError(id int, err error) error {
 	var re *RegistryError
 	if errors.As(err, &re) || permanent(err) {
 		return err
