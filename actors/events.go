@@ -21,7 +21,6 @@ import (
 // EventHeader is the record header that carries an event's name.
 const EventHeader = "event"
 
-
 // eventHandler is one handler registered with On: its own retry policy,
 // dead-letter topic and pool of event actors.
 type eventHandler struct {
@@ -285,31 +284,9 @@ func (r *eventRouter) route(ctx context.Context, rec *kgo.Record, attempt int) e
 	var retry []error
 	for range running {
 		res := <-results
-		h := hs[res.i]
-		if res.err == nil {
-			st.finished[res.i] = true
-			continue
-		}
-		if ctx.Err() != nil {
-			retry = append(retry, res.err)
-			continue
-		}
-		switch h.pipe.After(res.err, st.attempts[res.i]).Action {
-		case supervisor.RetryAfter:
-			r.rt.log.Warn("event handler failed", "event", name, "handler", h.id, "attempt", st.attempts[res.i], "error", res.err)
-			retry = append(retry, fmt.Errorf("%s: %w", h.id, res.err))
-			continue
-		case supervisor.Skip:
-			r.rt.log.Error("event handler gave up; no dead-letter topic, skipping", "event", h.name, "handler", h.id,
-				"partition", rec.Partition, "offset", rec.Offset, "attempts", st.attempts[res.i], "error", res.err)
-			st.finished[res.i] = true
-			continue
-		}
-		if err := r.deadLetter(ctx, h, rec, st.attempts[res.i], res.err); err != nil {
+		if err := r.settle(ctx, hs[res.i], rec, st, res.i, res.err); err != nil {
 			retry = append(retry, err)
-			continue
 		}
-		st.finished[res.i] = true
 	}
 	if len(retry) > 0 {
 		return supervisor.RetryError(errors.Join(retry...))
@@ -317,6 +294,35 @@ func (r *eventRouter) route(ctx context.Context, rec *kgo.Record, attempt int) e
 	r.mu.Lock()
 	delete(r.pending, key)
 	r.mu.Unlock()
+	return nil
+}
+
+// settle applies handler i's outcome err to the event's state: done,
+// dead-lettered or skipped (finished), or failed with attempts left. It
+// returns the error to retry the event for, nil when the handler is
+// finished with it.
+func (r *eventRouter) settle(ctx context.Context, h *eventHandler, rec *kgo.Record, st *eventState, i int, err error) error {
+	if err == nil {
+		st.finished[i] = true
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	switch h.pipe.After(err, st.attempts[i]).Action {
+	case supervisor.RetryAfter:
+		r.rt.log.Warn("event handler failed", "event", h.name, "handler", h.id, "attempt", st.attempts[i], "error", err)
+		return fmt.Errorf("%s: %w", h.id, err)
+	case supervisor.Skip:
+		r.rt.log.Error("event handler gave up; no dead-letter topic, skipping", "event", h.name, "handler", h.id,
+			"partition", rec.Partition, "offset", rec.Offset, "attempts", st.attempts[i], "error", err)
+		st.finished[i] = true
+		return nil
+	}
+	if derr := r.deadLetter(ctx, h, rec, st.attempts[i], err); derr != nil {
+		return derr
+	}
+	st.finished[i] = true
 	return nil
 }
 

@@ -4,6 +4,15 @@
 // events, the Message a handler sees and the error classification (Retry,
 // Permanent) that drives retries and dead-lettering.
 //
+// A runtime is built from options and nothing else: actors.New(
+// actors.Brokers("kafka:9092"), ...). It depends on neither the daemon's
+// config package nor the embedded broker; for a broker in-process (demos,
+// tests) start one with package broker, or actortest in tests, and pass
+// its address. Options are typed by where they apply (RuntimeOption,
+// ConsumerOption, EventOption, ProducerOption, PublishOption), so an
+// option given where it means nothing does not compile, and a bad value
+// is an error naming the option and the value.
+//
 // Every assigned topic partition is owned by a supervised partition actor
 // that pulls its records and forwards them to handler actors. Delivery is
 // at least once: an offset is committed only after its record and every
