@@ -152,9 +152,14 @@ func Backoff(initial, max time.Duration) HandlerOption {
 	})
 }
 
+// DefaultRetryPolicy is the policy of a consumer or event handler that
+// sets none: supervisor.DefaultMaxRetries retries from
+// supervisor.DefaultInitialBackoff doubling up to
+// supervisor.DefaultMaxBackoff, with supervisor.DefaultJitter.
+func DefaultRetryPolicy() Policy { return supervisor.DefaultPolicy() }
+
 // RetryPolicy sets the whole retry policy at once; every field must be
-// valid (see supervisor.Policy.Validate): start from
-// supervisor.DefaultPolicy().
+// valid (see supervisor.Policy.Validate): start from DefaultRetryPolicy.
 func RetryPolicy(p Policy) HandlerOption {
 	return handlingOpt(func(h *handling) { h.policy = p })
 }
