@@ -531,7 +531,6 @@ func (a *partitionActor) sweepLanes() {
 // lane waits for the backoff (or the dead-letter write) to end.
 func (a *partitionActor) failed(c actor.Context, x *rec, err error) bool {
 	x.lastErr = err
-	d := supervisor.Decide(err)
 	if a.draining {
 		// Leave it unfinished: the partition's next owner gets it again.
 		a.cfg.Logger.Warn("record failed while draining; leaving it uncommitted",
@@ -541,14 +540,14 @@ func (a *partitionActor) failed(c actor.Context, x *rec, err error) bool {
 		}
 		return false
 	}
-	retry := a.cfg.Policy.ShouldRetry(d, x.attempt)
+	step := a.cfg.Pipeline.After(err, x.attempt)
 	a.cfg.Logger.Warn("record failed", "offset", x.r.Offset, "attempt", x.attempt,
-		"will_retry", retry, "permanent", d == supervisor.Permanent, "error", err)
+		"next", step.Action, "permanent", step.Directive == supervisor.Permanent, "error", err)
 	if x.lane != nil {
 		x.lane.waiting = true
 	}
-	if retry {
-		delay := a.cfg.Policy.Delay(x.attempt)
+	switch step.Action {
+	case supervisor.RetryAfter:
 		x.attempt++
 		self := c.Self()
 		root := c.ActorSystem().Root
@@ -556,10 +555,15 @@ func (a *partitionActor) failed(c actor.Context, x *rec, err error) bool {
 		if x.lane != nil {
 			msg = &laneDue{l: x.lane}
 		}
-		a.after(delay, func() { root.Send(self, msg) })
+		a.after(step.Delay, func() { root.Send(self, msg) })
 		return true
+	case supervisor.DeadLetter:
+		a.deadLetter(c, x)
+	default:
+		a.cfg.Logger.Error("record failed for the last time; no dead-letter topic, skipping it",
+			"offset", x.r.Offset, "attempts", x.attempt, "error", x.lastErr)
+		a.finishFailed(x)
 	}
-	a.deadLetter(c, x)
 	return false
 }
 
@@ -580,12 +584,6 @@ type (
 
 func (a *partitionActor) deadLetter(c actor.Context, x *rec) {
 	f := Failure{Group: a.cfg.Group, Attempts: x.attempt, Err: x.lastErr, FailedAt: time.Now()}
-	if a.cfg.DeadLetter == nil {
-		a.cfg.Logger.Error("record failed for the last time; no dead-letter topic, skipping it",
-			"offset", x.r.Offset, "attempts", x.attempt, "error", x.lastErr)
-		a.finishFailed(x)
-		return
-	}
 	a.deadInFlight++
 	self := c.Self()
 	root := c.ActorSystem().Root
@@ -605,7 +603,7 @@ func (a *partitionActor) deadLettered(c actor.Context, m *deadDone) {
 		self := c.Self()
 		root := c.ActorSystem().Root
 		a.deadInFlight++
-		a.after(a.cfg.Policy.Max, func() {
+		a.after(a.cfg.Pipeline.Policy.Max, func() {
 			f := Failure{Group: a.cfg.Group, Attempts: x.attempt, Err: x.lastErr, FailedAt: time.Now()}
 			a.cfg.DeadLetter(x.r, f, func(err error) { root.Send(self, &deadDone{r: x, err: err}) })
 		})
