@@ -36,6 +36,17 @@ func (e *DestinationError) Error() string {
 // Unwrap returns the [CheckTopic] error.
 func (e *DestinationError) Unwrap() error { return e.Err }
 
+// The Reason of a [DestinationError] without Err, so that a caller can
+// tell them apart (`actord dlq replay` adds a hint to each).
+const (
+	// ReasonNoTopic: without [To], the letter has no (or an empty)
+	// [HeaderTopic].
+	ReasonNoTopic = "has no " + HeaderTopic + " header"
+	// ReasonOwnTopic: without [To], the letter's [HeaderTopic] is the
+	// dead-letter topic it sits in.
+	ReasonOwnTopic = "names the dead-letter topic itself in " + HeaderTopic
+)
+
 // ReplayReport says what a replay did.
 type ReplayReport struct {
 	// From is the dead-letter topic (empty when the letters came from
@@ -45,6 +56,11 @@ type ReplayReport struct {
 	To string
 	// DryRun is true for a [DryRun]: Replayed is what would have been.
 	DryRun bool
+	// Started is true once the call got past its setup (options, client,
+	// the topic's and the group's offsets, its own clients) to the
+	// letters. An error with Started false produced and committed
+	// nothing; one with Started true may follow letters replayed.
+	Started bool
 	// Replayed counts, per destination topic, the copies acknowledged
 	// (and, for [ReplayTopic], committed).
 	Replayed map[string]int64
@@ -107,11 +123,11 @@ func (c *replayConfig) destination(l Letter) (string, error) {
 	if dest == "" {
 		dest, _ = l.Raw(HeaderTopic)
 		if dest == "" {
-			return "", &DestinationError{At: l.At, Reason: "has no " + HeaderTopic + " header"}
+			return "", &DestinationError{At: l.At, Reason: ReasonNoTopic}
 		}
 	}
 	if dest == l.At.Topic {
-		return "", &DestinationError{At: l.At, Reason: "names the dead-letter topic itself in " + HeaderTopic}
+		return "", &DestinationError{At: l.At, Reason: ReasonOwnTopic}
 	}
 	if c.checkTopic != nil {
 		if err := c.checkTopic(dest); err != nil {
@@ -169,6 +185,7 @@ func Replay(ctx context.Context, cl *kgo.Client, letters []Letter, opts ...Repla
 	if err := checkPlain(cl); err != nil {
 		return rep, err
 	}
+	rep.Started = true
 	dests, stop := cfg.destinations(letters)
 	if cfg.dryRun || len(dests) == 0 {
 		for _, d := range dests {

@@ -159,6 +159,9 @@ func TestReplayTopicResumes(t *testing.T) {
 	if !errors.As(err, &de) || rep.String() != "replayed 2 records from orders.dlq to orders" {
 		t.Fatalf("first replay: %q, %v; want 2 then the missing header", rep, err)
 	}
+	if de.Reason != dlq.ReasonNoTopic || de.Err != nil || !rep.Started {
+		t.Errorf("first replay: reason %q, err %v, started %v; want ReasonNoTopic, no error, started", de.Reason, de.Err, rep.Started)
+	}
 	if got := committed(t, ctx, cl, group, "orders.dlq", 0); got != 2 {
 		t.Fatalf("after the failure the group committed offset %d, want 2", got)
 	}
@@ -168,8 +171,8 @@ func TestReplayTopicResumes(t *testing.T) {
 	}
 	assertReplayed(t, ctx, addr, "orders", srcs) // 5, not 7
 	rep, err = dlq.ReplayTopic(ctx, cl, "orders.dlq")
-	if err != nil || rep.String() != "replayed 0 records from orders.dlq" {
-		t.Errorf("third replay: %q, %v; want nothing new", rep, err)
+	if err != nil || rep.String() != "replayed 0 records from orders.dlq" || rep.Started {
+		t.Errorf("third replay: %q, %v, started %v; want nothing new and not started", rep, err, rep.Started)
 	}
 	if got := committed(t, ctx, cl, group, "orders.dlq", 0); got != 5 {
 		t.Errorf("group committed offset %d, want 5", got)
@@ -194,8 +197,9 @@ func TestReplayTopicErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := dlq.ReplayTopic(ctx, cl, tc.topic, tc.opts...); !errors.Is(err, tc.want) {
-				t.Errorf("ReplayTopic: %v, want %v", err, tc.want)
+			rep, err := dlq.ReplayTopic(ctx, cl, tc.topic, tc.opts...)
+			if !errors.Is(err, tc.want) || rep.Started {
+				t.Errorf("ReplayTopic: %v, started %v; want %v before starting", err, rep.Started, tc.want)
 			}
 		})
 	}
@@ -228,5 +232,21 @@ func TestReplayTopicGroupHeldElsewhere(t *testing.T) {
 	}
 	if got := len(readAll(t, ctx, addr, "orders")); got != 0 {
 		t.Errorf("orders holds %d records, want none", got)
+	}
+}
+
+func TestReplayTopicOwnTopic(t *testing.T) {
+	ctx := deadline(t, 60*time.Second)
+	addr := startBroker(t)
+	cl := client(t, addr)
+	createTopic(t, ctx, cl, "loop.dlq", 1)
+	writeDeadLetters(t, ctx, addr, "loop.dlq", []*kgo.Record{source("loop.dlq", 0)}, nil)
+	rep, err := dlq.ReplayTopic(ctx, cl, "loop.dlq")
+	var de *dlq.DestinationError
+	if !errors.As(err, &de) || de.Reason != dlq.ReasonOwnTopic || !rep.Started || rep.Total() != 0 {
+		t.Fatalf("ReplayTopic: %q, %v; want a DestinationError with ReasonOwnTopic after starting", rep, err)
+	}
+	if want := "dead letter at partition 0 offset 0 names the dead-letter topic itself in actord.dlq.topic"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
 	}
 }

@@ -52,6 +52,7 @@ func ReplayTopic(ctx context.Context, cl *kgo.Client, topic string, opts ...Topi
 		return rep, err
 	}
 	if cfg.dryRun {
+		rep.Started = true
 		return rep, cfg.dryReplay(ctx, cl, topic, next, &rep)
 	}
 	prod, err := cfg.producer(cl)
@@ -79,6 +80,7 @@ func ReplayTopic(ctx context.Context, cl *kgo.Client, topic string, opts ...Topi
 	defer gcl.Close()
 	rd := newReader(gcl, topic, next, end, cfg.timeout)
 	rd.group, rd.assigned = cfg.group, &assigned
+	rep.Started = true
 	return rep, cfg.run(ctx, rd, prod, gcl, &rep)
 }
 
