@@ -28,7 +28,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/config"
+	"github.com/actord/actord/broker"
 	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/topics"
 )
@@ -48,15 +48,29 @@ const (
 func main() {
 	brokers := flag.String("brokers", "", "Kafka bootstrap servers (empty: run the embedded broker in-process)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if _, err := run(ctx, newConfig(*brokers), os.Stdout); err != nil {
+	if err := start(*brokers); err != nil {
 		fmt.Fprintln(os.Stderr, "embedding:", err)
 		os.Exit(1)
 	}
 }
 
-func newConfig(brokers string) config.Config { return shop.Config("fulfilment", brokers) }
+// start runs the service against brokers or, when none are given, on an
+// embedded broker it starts in-process on a free port and closes once the
+// runtime has stopped.
+func start(brokers string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if brokers == "" {
+		b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers = b.Addr()
+	}
+	_, err := run(ctx, brokers, os.Stdout)
+	return err
+}
 
 // The stock keeper's protocol.
 type (
@@ -154,9 +168,10 @@ type result struct {
 	stock                 map[string]int
 }
 
-func run(ctx context.Context, cfg config.Config, out io.Writer) (result, error) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt, err := actors.New(cfg, actors.WithLogger(log))
+// run is the service on the cluster at brokers, fed seven orders.
+func run(ctx context.Context, brokers string, out io.Writer) (result, error) {
+	log := slog.New(slog.DiscardHandler)
+	rt, err := actors.New(shop.RuntimeOptions("fulfilment", brokers, log)...)
 	if err != nil {
 		return result{}, err
 	}

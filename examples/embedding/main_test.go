@@ -6,6 +6,8 @@ import (
 	"maps"
 	"testing"
 	"time"
+
+	"github.com/actord/actord/actortest"
 )
 
 // The stock keeper covers orders in the partition's order until an item
@@ -13,7 +15,7 @@ import (
 func TestEmbedding(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := run(ctx, newConfig(""), io.Discard)
+	res, err := run(ctx, actortest.Broker(t).Addr(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

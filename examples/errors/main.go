@@ -25,7 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +34,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/config"
+	"github.com/actord/actord/broker"
+	"github.com/actord/actord/dlq"
 	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/topics"
 )
@@ -60,15 +61,29 @@ const (
 func main() {
 	brokers := flag.String("brokers", "", "Kafka bootstrap servers (empty: run the embedded broker in-process)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if _, err := run(ctx, newConfig(*brokers), os.Stdout); err != nil {
+	if err := start(*brokers); err != nil {
 		fmt.Fprintln(os.Stderr, "errors:", err)
 		os.Exit(1)
 	}
 }
 
-func newConfig(brokers string) config.Config { return shop.Config("processor", brokers) }
+// start runs the walk-through against brokers or, when none are given, on
+// an embedded broker it starts in-process on a free port and closes once
+// the runtime has stopped.
+func start(brokers string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if brokers == "" {
+		b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers = b.Addr()
+	}
+	_, err := run(ctx, brokers, os.Stdout)
+	return err
+}
 
 // warehouse stands for the services the consumer calls. Until the fix
 // ships, pianos find the inventory service down and unicorns are not in
@@ -110,10 +125,11 @@ type deadLetter struct {
 	value    string
 }
 
-func run(ctx context.Context, cfg config.Config, out io.Writer) (result, error) {
+// run is the walk-through on the cluster at brokers.
+func run(ctx context.Context, brokers string, out io.Writer) (result, error) {
 	var res result
-	log := slog.New(slog.NewTextHandler(io.Discard, nil)) // the account below says what happened
-	rt, err := actors.New(cfg, actors.WithLogger(log))
+	log := slog.New(slog.DiscardHandler) // the account below says what happened
+	rt, err := actors.New(shop.RuntimeOptions("processor", brokers, log)...)
 	if err != nil {
 		return res, err
 	}
@@ -173,7 +189,14 @@ func run(ctx context.Context, cfg config.Config, out io.Writer) (result, error) 
 	res.deadLettered = 3
 
 	fmt.Fprintf(out, "\ndead letters in %s (actord dlq list %s):\n", dlqTopic, dlqTopic)
-	dls, err := readAll(ctx, rt, dlqTopic)
+	// Reading and replaying go through a client of their own: package dlq
+	// derives its short-lived consumers and producers from its options.
+	dlqClient, err := kgo.NewClient(kgo.SeedBrokers(rt.Brokers()...))
+	if err != nil {
+		return res, err
+	}
+	defer dlqClient.Close()
+	dls, err := dlq.Read(ctx, dlqClient, dlqTopic)
 	if err != nil {
 		return res, err
 	}
@@ -181,18 +204,19 @@ func run(ctx context.Context, cfg config.Config, out io.Writer) (result, error) 
 
 	fmt.Fprintf(out, "\nthe fix ships (inventory back, unicorns in the catalog); replaying %s to %s (actord dlq replay %s):\n", dlqTopic, ordersTopic, dlqTopic)
 	w.fixed.Store(true)
-	for _, r := range dls {
-		if err := cl.ProduceSync(ctx, replayRecord(r)).FirstErr(); err != nil {
-			return res, err
-		}
-		res.replayed++
+	// Each dead letter's key, value and own headers go back to the topic
+	// it came from, without the actord.dlq.* headers.
+	rep, err := dlq.Replay(ctx, dlqClient, dls)
+	res.replayed = int(rep.Total())
+	if err != nil {
+		return res, err
 	}
 	// The replayed poison record fails again: replay cannot fix a record,
 	// only what it met. It is dead-lettered a second time.
 	if err := waitFor(ctx, func() bool { return w.count() == 5 && shop.EndOffset(ctx, adm, dlqTopic) == 4 }); err != nil {
 		return res, fmt.Errorf("replay: %w", err)
 	}
-	all, err := readAll(ctx, rt, dlqTopic)
+	all, err := dlq.Read(ctx, dlqClient, dlqTopic)
 	if err != nil {
 		return res, err
 	}
@@ -201,8 +225,8 @@ func run(ctx context.Context, cfg config.Config, out io.Writer) (result, error) 
 	if err := rt.Stop(context.Background()); err != nil {
 		return res, err
 	}
-	for _, r := range all {
-		res.deadLettersAt = append(res.deadLettersAt, describe(r))
+	for _, l := range all {
+		res.deadLettersAt = append(res.deadLettersAt, describe(l))
 	}
 	w.mu.Lock()
 	res.handled = w.handled
@@ -216,66 +240,20 @@ func (w *warehouse) count() int {
 	return len(w.handled)
 }
 
-// replayRecord is r sent back to the topic it came from, with its key,
-// value and own headers, without the actord.dlq.* headers: what `actord
-// dlq replay` does.
-func replayRecord(r *kgo.Record) *kgo.Record {
-	out := &kgo.Record{Key: r.Key, Value: r.Value}
-	for _, h := range r.Headers {
-		switch {
-		case h.Key == actors.HeaderDLQTopic:
-			out.Topic = string(h.Value)
-		case strings.HasPrefix(h.Key, "actord.dlq."):
-		default:
-			out.Headers = append(out.Headers, h)
-		}
-	}
-	return out
-}
-
-func describe(r *kgo.Record) deadLetter {
-	h := map[string]string{}
-	for _, x := range r.Headers {
-		h[x.Key] = string(x.Value)
-	}
+func describe(l dlq.Letter) deadLetter {
 	return deadLetter{
-		source:   h[actors.HeaderDLQTopic] + "/" + h[actors.HeaderDLQPartition] + "@" + h[actors.HeaderDLQOffset],
-		attempts: h[actors.HeaderDLQAttempts],
-		err:      h[actors.HeaderDLQError],
-		value:    string(r.Value),
+		source:   fmt.Sprintf("%s/%d@%d", l.Topic, l.Partition, l.Offset),
+		attempts: strconv.Itoa(l.Attempts),
+		err:      l.Error,
+		value:    string(l.Value),
 	}
 }
 
-func printDeadLetters(out io.Writer, rs []*kgo.Record) {
-	for _, r := range rs {
-		d := describe(r)
+func printDeadLetters(out io.Writer, ls []dlq.Letter) {
+	for _, l := range ls {
+		d := describe(l)
 		fmt.Fprintf(out, "  %s after %s attempt(s): %s\n    value %s\n", d.source, d.attempts, d.err, d.value)
 	}
-}
-
-// readAll reads topic from its start to its current end.
-func readAll(ctx context.Context, rt *actors.Runtime, topic string) ([]*kgo.Record, error) {
-	opts, err := rt.Config().Kafka.ClientOpts()
-	if err != nil {
-		return nil, err
-	}
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	want := shop.EndOffset(ctx, kadm.NewClient(cl), topic)
-	var rs []*kgo.Record
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for int64(len(rs)) < want {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", topic, err)
-		}
-		rs = append(rs, fs.Records()...)
-	}
-	return rs, nil
 }
 
 // waitFor polls cond until it holds, ctx ends or 20 seconds pass.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/actord/actord/actortest"
 )
 
 // The lamp succeeds on its third attempt; the piano (4 attempts), the
@@ -16,7 +18,7 @@ import (
 func TestErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := run(ctx, newConfig(""), io.Discard)
+	res, err := run(ctx, actortest.Broker(t).Addr(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/config"
+	"github.com/actord/actord/broker"
 	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/schema"
 )
@@ -41,19 +41,31 @@ func main() {
 	brokers := flag.String("brokers", "", "Kafka bootstrap servers (empty: run the embedded broker in-process and publish -orders orders first)")
 	orders := flag.Int("orders", 5, "with the embedded broker: orders to publish, then stop once all are notified")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	seed := 0
-	if *brokers == "" {
-		seed = *orders
-	}
-	if _, err := run(ctx, newConfig(*brokers), seed, os.Stdout); err != nil {
+	if err := start(*brokers, *orders); err != nil {
 		fmt.Fprintln(os.Stderr, "notifications:", err)
 		os.Exit(1)
 	}
 }
 
-func newConfig(brokers string) config.Config { return shop.Config("notifications", brokers) }
+// start consumes from brokers until Ctrl-C or, when none are given, runs
+// an embedded broker in-process on a free port, publishes orders orders
+// to it and consumes them; the broker is closed once the runtime has
+// stopped.
+func start(brokers string, orders int) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	seed := 0
+	if brokers == "" {
+		b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers, seed = b.Addr(), orders
+	}
+	_, err := run(ctx, brokers, seed, os.Stdout)
+	return err
+}
 
 // notifier stands for the service's outbound channel (mail, push).
 type notifier struct {
@@ -75,12 +87,12 @@ func (n *notifier) sendNotification(_ context.Context, userID int64, text string
 	return nil
 }
 
-// run consumes orders until ctx ends or, when seed > 0, publishes seed
+// run consumes orders from brokers until ctx ends or, when seed > 0, publishes seed
 // orders first (standing in for the orders service) and returns once each
 // has been notified. It returns the notifications sent.
-func run(ctx context.Context, cfg config.Config, seed int, out io.Writer) ([]string, error) {
+func run(ctx context.Context, brokers string, seed int, out io.Writer) ([]string, error) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rt, err := actors.New(cfg, actors.WithLogger(log))
+	rt, err := actors.New(shop.RuntimeOptions("notifications", brokers, log)...)
 	if err != nil {
 		return nil, err
 	}

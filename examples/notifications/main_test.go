@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/actord/actord/actortest"
 )
 
 // Every order published is notified exactly once, decoded with the
@@ -14,7 +16,7 @@ import (
 func TestNotifications(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sent, err := run(ctx, newConfig(""), 20, io.Discard)
+	sent, err := run(ctx, actortest.Broker(t).Addr(), 20, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

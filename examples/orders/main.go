@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/config"
+	"github.com/actord/actord/broker"
 	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/topics"
 )
@@ -33,17 +33,29 @@ func main() {
 	brokers := flag.String("brokers", "", "Kafka bootstrap servers (empty: run the embedded broker in-process)")
 	n := flag.Int("n", 10, "orders to publish")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if _, err := run(ctx, newConfig(*brokers), *n, os.Stdout); err != nil {
+	if err := start(*brokers, *n); err != nil {
 		fmt.Fprintln(os.Stderr, "orders:", err)
 		os.Exit(1)
 	}
 }
 
-// newConfig runs against brokers, or on the embedded broker (on a free
-// port) when brokers is empty.
-func newConfig(brokers string) config.Config { return shop.Config("orders", brokers) }
+// start runs the service against brokers or, when none are given, on an
+// embedded broker it starts in-process on a free port and closes once the
+// runtime has stopped.
+func start(brokers string, n int) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if brokers == "" {
+		b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers = b.Addr()
+	}
+	_, err := run(ctx, brokers, n, os.Stdout)
+	return err
+}
 
 // result is what run did, for its test.
 type result struct {
@@ -56,10 +68,11 @@ type published struct {
 	receipt actors.Receipt
 }
 
-func run(ctx context.Context, cfg config.Config, n int, out io.Writer) (result, error) {
+// run is the service on the cluster at brokers.
+func run(ctx context.Context, brokers string, n int, out io.Writer) (result, error) {
 	var res result
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rt, err := actors.New(cfg, actors.WithLogger(log))
+	rt, err := actors.New(shop.RuntimeOptions("orders", brokers, log)...)
 	if err != nil {
 		return res, err
 	}
@@ -75,9 +88,9 @@ func run(ctx context.Context, cfg config.Config, n int, out io.Writer) (result, 
 
 	// The seed's @producer(topic="orders", schema=OrderCreatedSchema).
 	orderSchema := shop.OrderCreatedSchema()
-	orderCreated, err := actors.NewProducer[shop.OrderCreated](rt, shop.OrdersTopic,
-		actors.WithSchema(orderSchema),
-		actors.KeyBy(func(o shop.OrderCreated) string { return "user-" + strconv.FormatInt(o.UserID, 10) }))
+	orderCreated, err := actors.NewKeyedProducer(rt, shop.OrdersTopic,
+		func(o shop.OrderCreated) string { return "user-" + strconv.FormatInt(o.UserID, 10) },
+		actors.WithSchema(orderSchema))
 	if err != nil {
 		return res, err
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/actord/actord/actortest"
 )
 
 // Every order is published; one user's orders share a partition and keep
@@ -13,7 +15,7 @@ import (
 func TestOrders(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := run(ctx, newConfig(""), 12, io.Discard)
+	res, err := run(ctx, actortest.Broker(t).Addr(), 12, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,8 @@
 //
 // In production the two are separate processes, each with its own
 // runtime and consumer group, talking only over topics. Here two runtimes
-// in one process stand for them: the payments runtime runs the embedded
-// broker (unless -brokers is given) and the orders runtime connects to it
-// like any other client.
+// in one process stand for them, both clients of one cluster: the one at
+// -brokers, or else an embedded broker the program starts in-process.
 //
 //	go run ./examples/payments
 //	go run ./examples/payments -brokers 127.0.0.1:9092 -n 50
@@ -23,11 +22,12 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/config"
+	"github.com/actord/actord/broker"
 	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/topics"
 )
@@ -40,15 +40,29 @@ func main() {
 	brokers := flag.String("brokers", "", "Kafka bootstrap servers (empty: run the embedded broker in-process)")
 	n := flag.Int("n", 10, "orders to place")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if _, err := run(ctx, newConfig(*brokers), *n, os.Stdout); err != nil {
+	if err := start(*brokers, *n); err != nil {
 		fmt.Fprintln(os.Stderr, "payments:", err)
 		os.Exit(1)
 	}
 }
 
-func newConfig(brokers string) config.Config { return shop.Config("", brokers) }
+// start runs both services against brokers or, when none are given, on an
+// embedded broker it starts in-process on a free port and closes once both
+// runtimes have stopped.
+func start(brokers string, n int) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if brokers == "" {
+		b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers = b.Addr()
+	}
+	_, err := run(ctx, brokers, n, os.Stdout)
+	return err
+}
 
 // orderStore is the orders service's database.
 type orderStore struct {
@@ -94,25 +108,19 @@ func (s *orderStore) count(state string) int {
 
 type outcome struct{ paid, declined int }
 
-func run(ctx context.Context, cfg config.Config, n int, out io.Writer) (outcome, error) {
+// run places n orders through both services on the cluster at brokers.
+func run(ctx context.Context, brokers string, n int, out io.Writer) (outcome, error) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	// Service A: payments.
-	pcfg := cfg
-	pcfg.Service = "payments"
-	rtPayments, err := actors.New(pcfg, actors.WithLogger(log.With("service", "payments")))
+	rtPayments, err := actors.New(shop.RuntimeOptions("payments", brokers, log.With("service", "payments"))...)
 	if err != nil {
 		return outcome{}, err
 	}
-	defer rtPayments.Stop(context.Background()) // last: it may hold the embedded broker
+	defer rtPayments.Stop(context.Background())
 
-	// Service B: orders, on the same cluster (the embedded broker when
-	// the payments runtime started one).
-	ocfg := cfg
-	ocfg.Service = "orders"
-	ocfg.Kafka.Enabled = true
-	ocfg.Kafka.BootstrapServers = rtPayments.Config().Kafka.BootstrapServers
-	rtOrders, err := actors.New(ocfg, actors.WithLogger(log.With("service", "orders")))
+	// Service B: orders, on the same cluster.
+	rtOrders, err := actors.New(shop.RuntimeOptions("orders", brokers, log.With("service", "orders"))...)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -120,8 +128,8 @@ func run(ctx context.Context, cfg config.Config, n int, out io.Writer) (outcome,
 
 	// The payments service: consume orders in group payments-service,
 	// charge them, publish the result (the seed's payment_processed).
-	paymentProcessed, err := actors.NewProducer[shop.PaymentProcessed](rtPayments, shop.PaymentsTopic,
-		actors.KeyBy(func(p shop.PaymentProcessed) string { return strconv.FormatInt(p.OrderID, 10) }))
+	paymentProcessed, err := actors.NewKeyedProducer(rtPayments, shop.PaymentsTopic,
+		func(p shop.PaymentProcessed) string { return strconv.FormatInt(p.OrderID, 10) })
 	if err != nil {
 		return outcome{}, err
 	}
@@ -166,9 +174,9 @@ func run(ctx context.Context, cfg config.Config, n int, out io.Writer) (outcome,
 	if err := actors.DeclareTopic(rtOrders, topics.Topic{Name: shop.OrdersTopic, Partitions: 3}); err != nil {
 		return outcome{}, err
 	}
-	orderCreated, err := actors.NewProducer[shop.OrderCreated](rtOrders, shop.OrdersTopic,
-		actors.WithSchema(shop.OrderCreatedSchema()),
-		actors.KeyBy(func(o shop.OrderCreated) string { return strconv.FormatInt(o.UserID, 10) }))
+	orderCreated, err := actors.NewKeyedProducer(rtOrders, shop.OrdersTopic,
+		func(o shop.OrderCreated) string { return strconv.FormatInt(o.UserID, 10) },
+		actors.WithSchema(shop.OrderCreatedSchema()))
 	if err != nil {
 		return outcome{}, err
 	}
@@ -180,7 +188,7 @@ func run(ctx context.Context, cfg config.Config, n int, out io.Writer) (outcome,
 		return outcome{}, err
 	}
 	fmt.Fprintf(out, "payments service (group payments-service) and orders service (group orders-service) on %s\n",
-		rtPayments.Config().Kafka.BootstrapServers)
+		strings.Join(rtPayments.Brokers(), ","))
 
 	for i := 1; i <= n; i++ {
 		o := shop.OrderCreated{OrderID: int64(i), UserID: int64(i % 4), Total: float64(i%5)*100 + 19.99, CreatedAt: time.Now()}
@@ -197,7 +205,6 @@ func run(ctx context.Context, cfg config.Config, n int, out io.Writer) (outcome,
 	case <-time.After(30 * time.Second):
 		return outcome{}, errors.New("timed out waiting for the payment results")
 	}
-	// Orders first: the payments runtime may hold the embedded broker.
 	if err := errors.Join(rtOrders.Stop(context.Background()), rtPayments.Stop(context.Background())); err != nil {
 		return outcome{}, err
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/actord/actord/actortest"
 )
 
 // Every order is settled by the payments service's result: totals over the
@@ -12,7 +14,7 @@ import (
 func TestPayments(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	got, err := run(ctx, newConfig(""), 20, io.Discard)
+	got, err := run(ctx, actortest.Broker(t).Addr(), 20, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/examples/shop"
+	"github.com/actord/actord/dlq"
 )
 
 // account prints what the services do: a few lines of each kind while the
@@ -157,36 +157,24 @@ func lags(ctx context.Context, adm *kadm.Client, groups ...string) map[string]in
 	return out
 }
 
-// deadLetters reads every record of the dead-letter topic dlq and
-// describes each from its actord.dlq.* headers.
-func deadLetters(ctx context.Context, rt *actors.Runtime, dlq string) ([]string, error) {
-	opts, err := rt.Config().Kafka.ClientOpts()
-	if err != nil {
-		return nil, err
-	}
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(dlq), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+// deadLetters reads every dead letter of the topic dlqTopic and describes
+// each from its actord.dlq.* headers.
+func deadLetters(ctx context.Context, rt *actors.Runtime, dlqTopic string) ([]string, error) {
+	// A client of its own: package dlq derives its short-lived consumer
+	// from its options.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(rt.Brokers()...))
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Close()
-	want := shop.EndOffset(ctx, kadm.NewClient(cl), dlq)
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
+	letters, err := dlq.Read(ctx, cl, dlqTopic)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	for int64(len(out)) < want {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", dlq, err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			h := map[string]string{}
-			for _, x := range r.Headers {
-				h[x.Key] = string(x.Value)
-			}
-			out = append(out, fmt.Sprintf("%s/%s@%s from group %s after %s attempt(s): %s",
-				h[actors.HeaderDLQTopic], h[actors.HeaderDLQPartition], h[actors.HeaderDLQOffset],
-				h[actors.HeaderDLQGroup], h[actors.HeaderDLQAttempts], h[actors.HeaderDLQError]))
-		})
+	for _, l := range letters {
+		out = append(out, fmt.Sprintf("%s/%d@%d from group %s after %d attempt(s): %s",
+			l.Topic, l.Partition, l.Offset, l.Group, l.Attempts, l.Error))
 	}
 	return out, nil
 }

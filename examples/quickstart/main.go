@@ -35,7 +35,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/config"
+	"github.com/actord/actord/broker"
 	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/topics"
 )
@@ -81,23 +81,34 @@ func price(i int) float64 { return float64((i*37)%500) + 0.99 }
 
 func run(ctx context.Context, o options, out io.Writer) (summary, error) {
 	var sum summary
-	cfg := config.Default()
-	cfg.Service = "shop"
-	cfg.Kafka.Enabled = false // the embedded broker, in-process
-	cfg.Broker.Listen = o.listen
-	cfg.HTTP.Listen = o.metrics
-	cfg.Events.Group = usersGroup
-	cfg.Runtime.CommitInterval = 200 * time.Millisecond
+	// The embedded Kafka-protocol broker, in-process: started here, closed
+	// after the runtime has stopped (the defers run in reverse).
+	b, err := broker.Start(broker.Config{Listen: o.listen, AutoCreateTopics: true, DefaultPartitions: 1})
+	if err != nil {
+		return sum, fmt.Errorf("%w (is another broker on %s? try -listen 127.0.0.1:0)", err, o.listen)
+	}
+	defer b.Close()
+	addr := b.Addr()
+
 	logTo := o.log
 	if logTo == nil {
 		logTo = io.Discard
 	}
-	rt, err := actors.New(cfg, actors.WithLogger(slog.New(slog.NewTextHandler(logTo, nil))))
+	opts := []actors.RuntimeOption{
+		actors.Brokers(addr),
+		actors.ServiceName("shop"),
+		actors.EventsGroup(usersGroup),
+		actors.CommitInterval(200 * time.Millisecond),
+		actors.WithLogger(slog.New(slog.NewTextHandler(logTo, nil))),
+	}
+	if o.metrics != "" {
+		opts = append(opts, actors.ServeMetrics(o.metrics))
+	}
+	rt, err := actors.New(opts...)
 	if err != nil {
-		return sum, fmt.Errorf("%w (is another broker on %s? try -listen 127.0.0.1:0)", err, o.listen)
+		return sum, err
 	}
 	defer rt.Stop(context.Background())
-	addr := rt.Config().Kafka.BootstrapServers
 
 	for _, t := range []topics.Topic{{Name: shop.OrdersTopic, Partitions: 3}, {Name: shop.PaymentsTopic, Partitions: 3}} {
 		if err := actors.DeclareTopic(rt, t); err != nil {
@@ -130,9 +141,9 @@ func run(ctx context.Context, o options, out io.Writer) (summary, error) {
 
 	// The orders service publishes orders: Avro, keyed by user.
 	start := time.Now()
-	orderCreated, err := actors.NewProducer[shop.OrderCreated](rt, shop.OrdersTopic,
-		actors.WithSchema(shop.OrderCreatedSchema()),
-		actors.KeyBy(func(o shop.OrderCreated) string { return "user-" + strconv.FormatInt(o.UserID, 10) }))
+	orderCreated, err := actors.NewKeyedProducer(rt, shop.OrdersTopic,
+		func(o shop.OrderCreated) string { return "user-" + strconv.FormatInt(o.UserID, 10) },
+		actors.WithSchema(shop.OrderCreatedSchema()))
 	if err != nil {
 		return sum, err
 	}
@@ -220,7 +231,7 @@ func run(ctx context.Context, o options, out io.Writer) (summary, error) {
 	lag := lags(ctx, adm, groups...)
 	for _, g := range []struct{ group, topic string }{
 		{paymentsGroup, shop.OrdersTopic}, {notificationsGroup, shop.OrdersTopic},
-		{ordersGroup, shop.PaymentsTopic}, {usersGroup, rt.Config().Events.Topic},
+		{ordersGroup, shop.PaymentsTopic}, {usersGroup, rt.EventsTopic()},
 	} {
 		gs := groupSummary{group: g.group, topic: g.topic, handled: handled[g.group], retried: retried[g.group], dead: dead[g.group], lag: lag[g.group]}
 		if g.group == notificationsGroup {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/examples/shop"
-	"github.com/actord/actord/partition"
 	"github.com/actord/actord/schema"
 )
 
@@ -88,8 +87,8 @@ func declareServices(rt *actors.Runtime, s *shopState) error {
 	orderSchema := shop.OrderCreatedSchema()
 
 	// payments-service: charge each order, publish the result.
-	paymentProcessed, err := actors.NewProducer[shop.PaymentProcessed](rt, shop.PaymentsTopic,
-		actors.KeyBy(func(p shop.PaymentProcessed) string { return strconv.FormatInt(p.OrderID, 10) }))
+	paymentProcessed, err := actors.NewKeyedProducer(rt, shop.PaymentsTopic,
+		func(p shop.PaymentProcessed) string { return strconv.FormatInt(p.OrderID, 10) })
 	if err != nil {
 		return err
 	}
@@ -115,7 +114,7 @@ func declareServices(rt *actors.Runtime, s *shopState) error {
 		return nil
 	},
 		actors.WithSchema(orderSchema),
-		actors.Ordering(partition.ByKey), actors.Concurrency(8),
+		actors.Ordering(actors.ByKey), actors.Concurrency(8),
 		actors.MaxRetries(3), actors.Backoff(50*time.Millisecond, time.Second))
 	if err != nil {
 		return err

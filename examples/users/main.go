@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/config"
+	"github.com/actord/actord/broker"
 	"github.com/actord/actord/examples/shop"
 )
 
@@ -29,15 +29,29 @@ func main() {
 	brokers := flag.String("brokers", "", "Kafka bootstrap servers (empty: run the embedded broker in-process)")
 	n := flag.Int("n", 5, "users to register")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if _, err := run(ctx, newConfig(*brokers), *n, os.Stdout); err != nil {
+	if err := start(*brokers, *n); err != nil {
 		fmt.Fprintln(os.Stderr, "users:", err)
 		os.Exit(1)
 	}
 }
 
-func newConfig(brokers string) config.Config { return shop.Config("users", brokers) }
+// start runs the service against brokers or, when none are given, on an
+// embedded broker it starts in-process on a free port and closes once the
+// runtime has stopped.
+func start(brokers string, n int) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if brokers == "" {
+		b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers = b.Addr()
+	}
+	_, err := run(ctx, brokers, n, os.Stdout)
+	return err
+}
 
 // ledger records what the event actors did, for the account and the test.
 type ledger struct {
@@ -81,9 +95,11 @@ func (l *ledger) check() {
 	}
 }
 
-func run(ctx context.Context, cfg config.Config, n int, out io.Writer) (*ledger, error) {
+// run registers n users on the cluster at brokers and waits until both
+// event actors are done with each.
+func run(ctx context.Context, brokers string, n int, out io.Writer) (*ledger, error) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	rt, err := actors.New(cfg, actors.WithLogger(log))
+	rt, err := actors.New(shop.RuntimeOptions("users", brokers, log)...)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +124,7 @@ func run(ctx context.Context, cfg config.Config, n int, out io.Writer) (*ledger,
 	if err := rt.Start(ctx); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(out, "registering %d users (event %q on topic %q)\n", n, shop.UserRegisteredEvent, rt.Config().Events.Topic)
+	fmt.Fprintf(out, "registering %d users (event %q on topic %q)\n", n, shop.UserRegisteredEvent, rt.EventsTopic())
 	for i := 1; i <= n; i++ {
 		u := shop.UserRegistered{UserID: int64(i), Email: fmt.Sprintf("user%d@example.com", i)}
 		if _, err := actors.Emit(ctx, rt, shop.UserRegisteredEvent, u); err != nil {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/actord/actord/actortest"
 )
 
 // Each user gets exactly one welcome mail and one settings record, though
@@ -12,7 +14,7 @@ import (
 func TestUsers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	l, err := run(ctx, newConfig(""), 6, io.Discard)
+	l, err := run(ctx, actortest.Broker(t).Addr(), 6, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
