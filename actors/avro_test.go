@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/actord/actord/actors"
+	"github.com/actord/actord/actortest"
 	"github.com/actord/actord/schema"
 )
 
@@ -47,18 +46,13 @@ func TestAvroProducerToConsumerWithEvolution(t *testing.T) {
 			name = "confluent"
 		}
 		t.Run(name, func(t *testing.T) {
-			b := startBroker(t)
-			createTopic(t, b.Addr(), "orders", 1)
+			b := actortest.Broker(t)
+			actortest.CreateTopic(t, b, "orders", 1)
 			var opts []actors.RuntimeOption
 			if registry {
 				opts = append(opts, actors.WithSchemaRegistry(schema.NewMemoryRegistry()))
 			}
-			cfg := testConfig(b.Addr())
-			rt, err := actors.New(cfg, append(opts, actors.WithLogger(testLogger()))...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { stopRuntime(t, rt) })
+			rt := actortest.Runtime(t, b, opts...)
 			// Version 2 of the same record (same Avro name), one field added.
 			v1 := mustSchema[orderV1](t)
 			v2 := schema.MustParse(`{"type":"record","name":"orderV1","fields":[
@@ -74,7 +68,7 @@ func TestAvroProducerToConsumerWithEvolution(t *testing.T) {
 			}, actors.WithSchema(v2)); err != nil {
 				t.Fatal(err)
 			}
-			start(t, rt)
+			actortest.Start(t, rt)
 			p, err := actors.NewProducer[orderV1](rt, "orders", actors.WithSchema(v1))
 			if err != nil {
 				t.Fatal(err)
@@ -82,7 +76,7 @@ func TestAvroProducerToConsumerWithEvolution(t *testing.T) {
 			if _, err := p.Publish(context.Background(), orderV1{OrderID: 123, UserID: 456, Total: 99.99}); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, 20*time.Second, "record decoded", func() bool {
+			actortest.Eventually(t, 20*time.Second, "record decoded", func() bool {
 				mu.Lock()
 				defer mu.Unlock()
 				return len(got) == 1
@@ -91,7 +85,7 @@ func TestAvroProducerToConsumerWithEvolution(t *testing.T) {
 			if got[0] != want {
 				t.Fatalf("got %+v, want %+v", got[0], want)
 			}
-			raw := readAll(t, b.Addr(), "orders", 1)[0].Value
+			raw := actortest.ReadTopic(t, b, "orders", 1)[0].Value
 			if registry && raw[0] != 0x00 || !registry && (raw[0] != 0xC3 || raw[1] != 0x01) {
 				t.Fatalf("framing bytes % x", raw[:5])
 			}
@@ -102,9 +96,9 @@ func TestAvroProducerToConsumerWithEvolution(t *testing.T) {
 // A value that does not fit the schema is an error naming the field, and
 // nothing is produced; a record that is not Avro is a poison record.
 func TestAvroValidationAndPoison(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 1)
-	rt := newRuntime(t, b.Addr())
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 1)
+	rt := actortest.Runtime(t, b)
 	s := schema.MustParse(`{"type":"record","name":"Order","fields":[
 		{"name":"order_id","type":"long"},
 		{"name":"status","type":{"type":"enum","name":"Status","symbols":["NEW","PAID"]}}]}`)
@@ -116,7 +110,7 @@ func TestAvroValidationAndPoison(t *testing.T) {
 	}, actors.WithSchema(s), fastRetries()); err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt)
+	actortest.Start(t, rt)
 	p, _ := actors.NewProducer[map[string]any](rt, "orders", actors.WithSchema(s))
 	_, err := p.Publish(context.Background(), map[string]any{"order_id": 1, "status": "LOST"})
 	if err == nil || !strings.Contains(err.Error(), "status") {
@@ -126,19 +120,15 @@ func TestAvroValidationAndPoison(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "order_id") {
 		t.Fatalf("missing field: err = %v", err)
 	}
-	if e := endOffsets(t, b.Addr(), "orders")[0]; e != 0 {
+	if e := actortest.EndOffsets(t, b, "orders")[0]; e != 0 {
 		t.Fatalf("invalid values produced %d records", e)
 	}
 	// A JSON record on an Avro topic: dead-lettered at once, never retried.
-	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
-	defer cl.Close()
-	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "orders", Value: []byte(`{"order_id":1}`)}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	actortest.Produce(t, b, "orders", actortest.Value(`{"order_id":1}`))
 	if _, err := p.Publish(context.Background(), map[string]any{"order_id": 2, "status": "PAID"}); err != nil {
 		t.Fatal(err)
 	}
-	dl := readAll(t, b.Addr(), "orders.dlq", 1)[0]
+	dl := actortest.ReadTopic(t, b, "orders.dlq", 1)[0]
 	if header(dl, "actord.dlq.attempts") != "1" || !strings.Contains(header(dl, "actord.dlq.error"), "cannot decode") {
 		t.Fatalf("poison dead letter headers: %v", dl.Headers)
 	}

@@ -8,17 +8,17 @@ import (
 	"time"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/partition"
+	"github.com/actord/actord/actortest"
 )
 
 func TestConsumeEveryRecordOnceAndCommits(t *testing.T) {
-	for _, mode := range []partition.Ordering{partition.ByPartition, partition.ByKey, partition.Unordered} {
+	for _, mode := range []actors.OrderingMode{actors.ByPartition, actors.ByKey, actors.Unordered} {
 		t.Run(mode.String(), func(t *testing.T) {
-			b := startBroker(t)
+			b := actortest.Broker(t)
 			const n = 3000
-			createTopic(t, b.Addr(), "orders", 3)
-			produce(t, b.Addr(), "orders", n, 50)
-			rt := newRuntime(t, b.Addr())
+			actortest.CreateTopic(t, b, "orders", 3)
+			produce(t, b, "orders", n, 50)
+			rt := actortest.Runtime(t, b)
 			seen := newCounter()
 			err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
 				seen.add(strconv.Itoa(m.Value))
@@ -27,13 +27,11 @@ func TestConsumeEveryRecordOnceAndCommits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := rt.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, 30*time.Second, "every record handled", func() bool { return seen.distinct() == n })
-			ends := endOffsets(t, b.Addr(), "orders")
-			eventually(t, 10*time.Second, "offsets committed to the end", func() bool {
-				c := committed(t, b.Addr(), "processor", "orders")
+			actortest.Start(t, rt)
+			actortest.Eventually(t, 30*time.Second, "every record handled", func() bool { return seen.distinct() == n })
+			ends := actortest.EndOffsets(t, b, "orders")
+			actortest.Eventually(t, 10*time.Second, "offsets committed to the end", func() bool {
+				c := actortest.Committed(t, b, "processor", "orders")
 				for p, e := range ends {
 					if c[p] != e {
 						return false
@@ -41,7 +39,7 @@ func TestConsumeEveryRecordOnceAndCommits(t *testing.T) {
 				}
 				return true
 			})
-			stopRuntime(t, rt)
+			actortest.Stop(t, rt)
 			if d := seen.dups(); d != 0 {
 				t.Fatalf("clean run handled %d duplicates", d)
 			}
@@ -50,13 +48,13 @@ func TestConsumeEveryRecordOnceAndCommits(t *testing.T) {
 }
 
 func TestOrderPerPartitionAndPerKey(t *testing.T) {
-	for _, mode := range []partition.Ordering{partition.ByPartition, partition.ByKey} {
+	for _, mode := range []actors.OrderingMode{actors.ByPartition, actors.ByKey} {
 		t.Run(mode.String(), func(t *testing.T) {
-			b := startBroker(t)
+			b := actortest.Broker(t)
 			const n, keys = 2000, 20
-			createTopic(t, b.Addr(), "orders", 2)
-			produce(t, b.Addr(), "orders", n, keys)
-			rt := newRuntime(t, b.Addr())
+			actortest.CreateTopic(t, b, "orders", 2)
+			produce(t, b, "orders", n, keys)
+			rt := actortest.Runtime(t, b)
 			var mu sync.Mutex
 			lastByKey := map[string]int{}
 			lastByPart := map[int32]int64{}
@@ -70,7 +68,7 @@ func TestOrderPerPartitionAndPerKey(t *testing.T) {
 					violations = append(violations, k+": "+strconv.Itoa(m.Value)+" after "+strconv.Itoa(last))
 				}
 				lastByKey[k] = m.Value
-				if mode == partition.ByPartition {
+				if mode == actors.ByPartition {
 					if last, ok := lastByPart[m.Partition]; ok && m.Offset != last+1 {
 						violations = append(violations, "partition order broken")
 					}
@@ -82,10 +80,8 @@ func TestOrderPerPartitionAndPerKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := rt.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, 30*time.Second, "every record handled", func() bool {
+			actortest.Start(t, rt)
+			actortest.Eventually(t, 30*time.Second, "every record handled", func() bool {
 				mu.Lock()
 				defer mu.Unlock()
 				return total >= n

@@ -11,16 +11,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/config"
+	"github.com/actord/actord/actortest"
 )
 
 // A runtime that stops between a record's last failure and an acknowledged
 // dead-letter write leaves the record uncommitted: the next run gets it
 // again and dead-letters it. Nothing is lost.
 func TestStopBeforeDeadLetterWriteRedelivers(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 1)
-	produce(t, b.Addr(), "orders", 3, 1)
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 1)
+	produce(t, b, "orders", 3, 1)
 
 	// The broker refuses to create the dead-letter topic while refuse is set.
 	var refuse atomic.Bool
@@ -49,38 +49,38 @@ func TestStopBeforeDeadLetterWriteRedelivers(t *testing.T) {
 		}
 		return nil
 	}
-	short := func(c *config.Config) { c.Runtime.DrainTimeout = 2 * time.Second }
-	rt1 := newRuntime(t, b.Addr(), short)
+	short := actors.DrainTimeout(2 * time.Second)
+	rt1 := actortest.Runtime(t, b, short)
 	if err := actors.Consume(rt1, "orders", "processor", handler, actors.Backoff(10*time.Millisecond, 50*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt1)
-	eventually(t, 20*time.Second, "a dead-letter write refused", func() bool { return refused.Load() > 0 })
-	stopRuntime(t, rt1)
-	if c := committed(t, b.Addr(), "processor", "orders")[0]; c > 1 {
+	actortest.Start(t, rt1)
+	actortest.Eventually(t, 20*time.Second, "a dead-letter write refused", func() bool { return refused.Load() > 0 })
+	actortest.Stop(t, rt1)
+	if c := actortest.Committed(t, b, "processor", "orders")[0]; c > 1 {
 		t.Fatalf("committed %d: past the record whose dead letter was never written", c)
 	}
 
 	refuse.Store(false)
-	rt2 := newRuntime(t, b.Addr(), short)
+	rt2 := actortest.Runtime(t, b, short)
 	if err := actors.Consume(rt2, "orders", "processor", handler); err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt2)
-	dl := readAll(t, b.Addr(), "orders.dlq", 1)[0]
+	actortest.Start(t, rt2)
+	dl := actortest.ReadTopic(t, b, "orders.dlq", 1)[0]
 	if string(dl.Value) != "1" {
 		t.Fatalf("dead letter %q", dl.Value)
 	}
-	eventually(t, 10*time.Second, "committed to the end", func() bool { return committed(t, b.Addr(), "processor", "orders")[0] == 3 })
+	actortest.Eventually(t, 10*time.Second, "committed to the end", func() bool { return actortest.Committed(t, b, "processor", "orders")[0] == 3 })
 }
 
 // Stop commits what was handled, even when the commit interval has not
 // come round yet.
 func TestStopCommitsFinishedRecords(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 3)
-	produce(t, b.Addr(), "orders", 300, 30)
-	rt := newRuntime(t, b.Addr(), func(c *config.Config) { c.Runtime.CommitInterval = time.Hour })
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 3)
+	produce(t, b, "orders", 300, 30)
+	rt := actortest.Runtime(t, b, actors.CommitInterval(time.Hour))
 	seen := newCounter()
 	if err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
 		seen.add(string(m.Raw))
@@ -88,11 +88,11 @@ func TestStopCommitsFinishedRecords(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt)
-	eventually(t, 20*time.Second, "every record handled", func() bool { return seen.distinct() == 300 })
-	stopRuntime(t, rt)
-	c := committed(t, b.Addr(), "processor", "orders")
-	for p, e := range endOffsets(t, b.Addr(), "orders") {
+	actortest.Start(t, rt)
+	actortest.Eventually(t, 20*time.Second, "every record handled", func() bool { return seen.distinct() == 300 })
+	actortest.Stop(t, rt)
+	c := actortest.Committed(t, b, "processor", "orders")
+	for p, e := range actortest.EndOffsets(t, b, "orders") {
 		if c[p] != e {
 			t.Fatalf("partition %d: committed %d after stop, end %d", p, c[p], e)
 		}

@@ -9,18 +9,19 @@ import (
 	"time"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/config"
+	"github.com/actord/actord/broker"
 	"github.com/actord/actord/topics"
 )
 
-// exampleConfig runs the embedded broker in-process on a free port, quietly.
-func exampleConfig() config.Config {
-	cfg := config.Default()
-	cfg.Kafka.Enabled = false
-	cfg.Broker.Listen = "127.0.0.1:0"
-	cfg.HTTP.Listen = ""
-	cfg.Runtime.CommitInterval = 100 * time.Millisecond
-	return cfg
+// embedded starts the embedded broker in-process on a free port: the
+// examples' cluster. A service passes its own cluster's addresses to
+// actors.Brokers instead.
+func embedded() *broker.Broker {
+	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func quiet() actors.RuntimeOption {
@@ -30,7 +31,9 @@ func quiet() actors.RuntimeOption {
 // A typed consumer with retries: the seed's @consumer(topic, group,
 // max_retries=3) and ConsumerError("Retry").
 func ExampleConsume() {
-	rt, err := actors.New(exampleConfig(), quiet())
+	b := embedded()
+	defer b.Close()
+	rt, err := actors.New(actors.Brokers(b.Addr()), actors.CommitInterval(100*time.Millisecond), quiet())
 	if err != nil {
 		panic(err)
 	}
@@ -64,7 +67,9 @@ func ExampleConsume() {
 
 // A producer of typed values: the seed's @producer(topic="orders").
 func ExampleNewProducer() {
-	rt, err := actors.New(exampleConfig(), quiet())
+	b := embedded()
+	defer b.Close()
+	rt, err := actors.New(actors.Brokers(b.Addr()), actors.CommitInterval(100*time.Millisecond), quiet())
 	if err != nil {
 		panic(err)
 	}
@@ -79,8 +84,7 @@ func ExampleNewProducer() {
 		OrderID int    `json:"order_id"`
 		UserID  int    `json:"user_id"`
 	}
-	orders, _ := actors.NewProducer[OrderCreated](rt, "orders",
-		actors.KeyBy(func(o OrderCreated) string { return fmt.Sprint(o.UserID) }))
+	orders, _ := actors.NewKeyedProducer(rt, "orders", func(o OrderCreated) string { return fmt.Sprint(o.UserID) })
 	first, _ := orders.Publish(ctx, OrderCreated{Event: "order.created", OrderID: 1, UserID: 456})
 	second, _ := orders.Publish(ctx, OrderCreated{Event: "order.created", OrderID: 2, UserID: 456})
 	fmt.Println("same partition:", first.Partition == second.Partition)
@@ -93,7 +97,9 @@ func ExampleNewProducer() {
 // Named events fan out to every handler registered for the name: the
 // seed's @event("user.registered").
 func ExampleOn() {
-	rt, err := actors.New(exampleConfig(), quiet())
+	b := embedded()
+	defer b.Close()
+	rt, err := actors.New(actors.Brokers(b.Addr()), actors.CommitInterval(100*time.Millisecond), quiet())
 	if err != nil {
 		panic(err)
 	}

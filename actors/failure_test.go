@@ -3,7 +3,6 @@ package actors_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,67 +13,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/partition"
+	"github.com/actord/actord/actortest"
 )
 
-// readAll reads every record of topic from the beginning until it has n.
-func readAll(t *testing.T, addr, topic string, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records from %s", len(out), n, topic)
-		}
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
-	}
-	return out
-}
-
-func header(r *kgo.Record, k string) string {
-	for _, h := range r.Headers {
-		if h.Key == k {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
-func fastRetries() actors.Option { return actors.Backoff(time.Millisecond, 5*time.Millisecond) }
-
-// attemptLog records the attempts each value ran, in order, as "[1 2 3]".
-type attemptLog struct {
-	mu sync.Mutex
-	m  map[int][]int
-}
-
-func (l *attemptLog) add(m actors.Message[int]) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil {
-		l.m = map[int][]int{}
-	}
-	l.m[m.Value] = append(l.m[m.Value], m.Attempt)
-}
-
-func (l *attemptLog) of(v int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return fmt.Sprint(l.m[v])
-}
-
 func TestRetryThenSuccess(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 1)
-	produce(t, b.Addr(), "orders", 10, 10)
-	rt := newRuntime(t, b.Addr())
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 1)
+	produce(t, b, "orders", 10, 10)
+	rt := actortest.Runtime(t, b)
 	var attempts attemptLog
 	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
 		attempts.add(m)
@@ -86,8 +32,8 @@ func TestRetryThenSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt)
-	eventually(t, 20*time.Second, "committed to the end", func() bool { return committed(t, b.Addr(), "processor", "orders")[0] == 10 })
+	actortest.Start(t, rt)
+	actortest.Eventually(t, 20*time.Second, "committed to the end", func() bool { return actortest.Committed(t, b, "processor", "orders")[0] == 10 })
 	if got := attempts.of(3); got != "[1 2 3]" {
 		t.Fatalf("record 3 attempts = %s, want [1 2 3]", got)
 	}
@@ -98,26 +44,14 @@ func TestRetryThenSuccess(t *testing.T) {
 	}
 }
 
-func start(t *testing.T, rt *actors.Runtime) {
-	t.Helper()
-	if err := rt.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestExhaustedRetriesDeadLetterWithHeaders(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 2)
-	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
-	ctx := context.Background()
-	if err := cl.ProduceSync(ctx,
-		&kgo.Record{Topic: "orders", Key: []byte("a"), Value: []byte(`1`), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t-1")}}},
-		&kgo.Record{Topic: "orders", Key: []byte("a"), Value: []byte(`2`)},
-	).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	cl.Close()
-	rt := newRuntime(t, b.Addr())
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 2)
+	actortest.Produce(t, b, "orders",
+		&kgo.Record{Key: []byte("a"), Value: []byte(`1`), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t-1")}}},
+		actortest.KeyValue("a", `2`),
+	)
+	rt := actortest.Runtime(t, b)
 	var calls atomic.Int32
 	var second atomic.Bool
 	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
@@ -131,8 +65,8 @@ func TestExhaustedRetriesDeadLetterWithHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt)
-	dl := readAll(t, b.Addr(), "orders.dlq", 1)[0]
+	actortest.Start(t, rt)
+	dl := actortest.ReadTopic(t, b, "orders.dlq", 1)[0]
 	if calls.Load() != 3 {
 		t.Fatalf("handler ran %d times, want 3 (1 + 2 retries)", calls.Load())
 	}
@@ -153,12 +87,12 @@ func TestExhaustedRetriesDeadLetterWithHeaders(t *testing.T) {
 			t.Errorf("header %s missing", k)
 		}
 	}
-	eventually(t, 10*time.Second, "the partition carried on", second.Load)
-	eventually(t, 10*time.Second, "offset committed past the dead letter", func() bool {
-		return committedToEnd(t, b.Addr(), "processor", "orders")
+	actortest.Eventually(t, 10*time.Second, "the partition carried on", second.Load)
+	actortest.Eventually(t, 10*time.Second, "offset committed past the dead letter", func() bool {
+		return actortest.CommittedToEnd(t, b, "processor", "orders")
 	})
 	// The dead-letter topic was created with the source's partition count.
-	if got := len(endOffsets(t, b.Addr(), "orders.dlq")); got != 2 {
+	if got := len(actortest.EndOffsets(t, b, "orders.dlq")); got != 2 {
 		t.Fatalf("orders.dlq has %d partitions, want 2", got)
 	}
 }
@@ -168,7 +102,7 @@ func TestPermanentPoisonPanicAndTimeout(t *testing.T) {
 		name      string
 		value     string
 		handler   func(ctx context.Context, m actors.Message[map[string]any]) error
-		opts      []actors.Option
+		opts      []actors.ConsumerOption
 		wantCalls int32
 		errHas    string
 		attempts  string
@@ -196,26 +130,19 @@ func TestPermanentPoisonPanicAndTimeout(t *testing.T) {
 				<-ctx.Done()
 				return nil
 			},
-			opts:      []actors.Option{actors.HandlerTimeout(20 * time.Millisecond)},
+			opts:      []actors.ConsumerOption{actors.HandlerTimeout(20 * time.Millisecond)},
 			wantCalls: 3, errHas: "timed out", attempts: "3",
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			b := startBroker(t)
-			createTopic(t, b.Addr(), "orders", 1)
-			cl, _ := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
-			if err := cl.ProduceSync(context.Background(),
-				&kgo.Record{Topic: "orders", Value: []byte(tc.value)},
-				&kgo.Record{Topic: "orders", Value: []byte(`{"id":2}`)},
-			).FirstErr(); err != nil {
-				t.Fatal(err)
-			}
-			cl.Close()
-			rt := newRuntime(t, b.Addr())
+			b := actortest.Broker(t)
+			actortest.CreateTopic(t, b, "orders", 1)
+			actortest.Produce(t, b, "orders", actortest.Value(tc.value), actortest.Value(`{"id":2}`))
+			rt := actortest.Runtime(t, b)
 			var calls atomic.Int32
 			var after atomic.Bool
-			opts := append([]actors.Option{actors.MaxRetries(2), fastRetries()}, tc.opts...)
+			opts := append([]actors.ConsumerOption{actors.MaxRetries(2), fastRetries()}, tc.opts...)
 			err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[map[string]any]) error {
 				if m.Offset == 1 {
 					after.Store(true)
@@ -227,8 +154,8 @@ func TestPermanentPoisonPanicAndTimeout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			start(t, rt)
-			dl := readAll(t, b.Addr(), "orders.dlq", 1)[0]
+			actortest.Start(t, rt)
+			dl := actortest.ReadTopic(t, b, "orders.dlq", 1)[0]
 			if got := header(dl, "actord.dlq.error"); !strings.Contains(got, tc.errHas) {
 				t.Errorf("dlq error %q does not mention %q", got, tc.errHas)
 			}
@@ -238,17 +165,17 @@ func TestPermanentPoisonPanicAndTimeout(t *testing.T) {
 			if calls.Load() != tc.wantCalls {
 				t.Errorf("handler ran %d times, want %d", calls.Load(), tc.wantCalls)
 			}
-			eventually(t, 10*time.Second, "next record handled", after.Load)
-			eventually(t, 10*time.Second, "committed to the end", func() bool { return committed(t, b.Addr(), "processor", "orders")[0] == 2 })
+			actortest.Eventually(t, 10*time.Second, "next record handled", after.Load)
+			actortest.Eventually(t, 10*time.Second, "committed to the end", func() bool { return actortest.Committed(t, b, "processor", "orders")[0] == 2 })
 		})
 	}
 }
 
 func TestNoDeadLetterSkipsAndCommits(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 1)
-	produce(t, b.Addr(), "orders", 3, 1)
-	rt := newRuntime(t, b.Addr())
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 1)
+	produce(t, b, "orders", 3, 1)
+	rt := actortest.Runtime(t, b)
 	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
 		if m.Value == 1 {
 			return actors.Permanent(errors.New("skip me"))
@@ -258,16 +185,16 @@ func TestNoDeadLetterSkipsAndCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt)
-	eventually(t, 10*time.Second, "committed past the skipped record", func() bool { return committed(t, b.Addr(), "processor", "orders")[0] == 3 })
+	actortest.Start(t, rt)
+	actortest.Eventually(t, 10*time.Second, "committed past the skipped record", func() bool { return actortest.Committed(t, b, "processor", "orders")[0] == 3 })
 }
 
 // In key mode a retrying key holds back only itself.
 func TestKeyModeRetryBlocksOnlyItsKey(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 1)
-	produce(t, b.Addr(), "orders", 200, 10)
-	rt := newRuntime(t, b.Addr())
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 1)
+	produce(t, b, "orders", 200, 10)
+	rt := actortest.Runtime(t, b)
 	release := make(chan struct{})
 	var others atomic.Int32
 	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
@@ -281,33 +208,31 @@ func TestKeyModeRetryBlocksOnlyItsKey(t *testing.T) {
 		}
 		others.Add(1)
 		return nil
-	}, actors.Ordering(partition.ByKey), actors.Concurrency(4), actors.MaxRetries(1000), fastRetries())
+	}, actors.Ordering(actors.ByKey), actors.Concurrency(4), actors.MaxRetries(1000), fastRetries())
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt)
-	eventually(t, 20*time.Second, "every other key handled while k0 retries", func() bool { return others.Load() == 180 })
-	if c := committed(t, b.Addr(), "processor", "orders")[0]; c > 0 {
+	actortest.Start(t, rt)
+	actortest.Eventually(t, 20*time.Second, "every other key handled while k0 retries", func() bool { return others.Load() == 180 })
+	if c := actortest.Committed(t, b, "processor", "orders")[0]; c > 0 {
 		t.Fatalf("committed %d past the retrying record at offset 0", c)
 	}
 	close(release)
-	eventually(t, 20*time.Second, "committed to the end", func() bool { return committed(t, b.Addr(), "processor", "orders")[0] == 200 })
+	actortest.Eventually(t, 20*time.Second, "committed to the end", func() bool { return actortest.Committed(t, b, "processor", "orders")[0] == 200 })
 }
-
-var _ = strconv.Itoa
 
 // Unordered and key modes with failures scattered through the stream:
 // every record ends handled and the commit reaches the end; in key mode
 // each key's records succeed in offset order although a retry of one key
 // shares a handler's run with other keys.
 func TestConcurrentModesWithScatteredRetries(t *testing.T) {
-	for _, mode := range []partition.Ordering{partition.Unordered, partition.ByKey} {
+	for _, mode := range []actors.OrderingMode{actors.Unordered, actors.ByKey} {
 		t.Run(mode.String(), func(t *testing.T) {
-			b := startBroker(t)
-			createTopic(t, b.Addr(), "orders", 2)
+			b := actortest.Broker(t)
+			actortest.CreateTopic(t, b, "orders", 2)
 			const n = 2000
-			produce(t, b.Addr(), "orders", n, 40)
-			rt := newRuntime(t, b.Addr())
+			produce(t, b, "orders", n, 40)
+			rt := actortest.Runtime(t, b)
 			seen := newCounter()
 			var mu sync.Mutex
 			last := map[string]int{}
@@ -328,15 +253,15 @@ func TestConcurrentModesWithScatteredRetries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			start(t, rt)
-			eventually(t, 30*time.Second, "every record handled", func() bool { return seen.distinct() == n })
-			eventually(t, 10*time.Second, "committed to the end", func() bool {
-				return committedToEnd(t, b.Addr(), "processor", "orders")
+			actortest.Start(t, rt)
+			actortest.Eventually(t, 30*time.Second, "every record handled", func() bool { return seen.distinct() == n })
+			actortest.Eventually(t, 10*time.Second, "committed to the end", func() bool {
+				return actortest.CommittedToEnd(t, b, "processor", "orders")
 			})
 			if d := seen.dups(); d != 0 {
 				t.Fatalf("%d records handled twice", d)
 			}
-			if o := outOfOrder.Load(); mode == partition.ByKey && o != 0 {
+			if o := outOfOrder.Load(); mode == actors.ByKey && o != 0 {
 				t.Fatalf("%d records of a key succeeded before an earlier one of the key", o)
 			}
 		})
@@ -348,13 +273,13 @@ func TestConcurrentModesWithScatteredRetries(t *testing.T) {
 // once with its attempts, the others run once, and the commit reaches the
 // end of every partition.
 func TestAttemptsAndDeadLettersInEveryMode(t *testing.T) {
-	for _, mode := range []partition.Ordering{partition.ByPartition, partition.ByKey, partition.Unordered} {
+	for _, mode := range []actors.OrderingMode{actors.ByPartition, actors.ByKey, actors.Unordered} {
 		t.Run(mode.String(), func(t *testing.T) {
-			b := startBroker(t)
-			createTopic(t, b.Addr(), "orders", 2)
+			b := actortest.Broker(t)
+			actortest.CreateTopic(t, b, "orders", 2)
 			const n = 600
-			produce(t, b.Addr(), "orders", n, 30)
-			rt := newRuntime(t, b.Addr())
+			produce(t, b, "orders", n, 30)
+			rt := actortest.Runtime(t, b)
 			var attempts attemptLog
 			err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
 				attempts.add(m)
@@ -369,10 +294,10 @@ func TestAttemptsAndDeadLettersInEveryMode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			start(t, rt)
-			dead := readAll(t, b.Addr(), "orders.dlq", n/50)
-			eventually(t, 20*time.Second, "committed to the end", func() bool {
-				return committedToEnd(t, b.Addr(), "processor", "orders")
+			actortest.Start(t, rt)
+			dead := actortest.ReadTopic(t, b, "orders.dlq", n/50)
+			actortest.Eventually(t, 20*time.Second, "committed to the end", func() bool {
+				return actortest.CommittedToEnd(t, b, "processor", "orders")
 			})
 			for v := range n {
 				want := "[1]"

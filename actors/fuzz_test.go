@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/partition"
+	"github.com/actord/actord/dlq"
 )
 
 // fuzzOrder is a typical handler value: nested, typed, with a map.
@@ -100,8 +100,8 @@ func checkDecodeErr(t *testing.T, data []byte, err error) {
 	}
 }
 
-// FuzzDeadLetterRecord builds dead letters from arbitrary records and
-// failures. The dead letter keeps the record's key, value and headers (in
+// FuzzDeadLetterRecord builds dead letters as the runtime writes them
+// (dlq.Record) from arbitrary records and failures. The dead letter keeps the record's key, value and headers (in
 // order) and appends the actord.dlq.* headers, which a reader taking the
 // last header of a name (as `actord dlq` does) reads back exactly, even
 // when the record was itself a dead letter.
@@ -115,11 +115,11 @@ func FuzzDeadLetterRecord(f *testing.F) {
 		hk string, hv []byte, group, errText string, attempts int, failedAt int64) {
 		r := &kgo.Record{Topic: topic, Partition: part, Offset: offset, Key: key, Value: value,
 			Headers: []kgo.RecordHeader{{Key: hk, Value: hv}}, Timestamp: time.UnixMilli(ts)}
-		fail := partition.Failure{Group: group, Attempts: attempts, FailedAt: time.UnixMilli(failedAt)}
+		fail := dlq.Failure{Group: group, Attempts: attempts, FailedAt: time.UnixMilli(failedAt)}
 		if errText != "" {
 			fail.Err = errors.New(errText)
 		}
-		dl := actors.DeadLetterRecord(topic+".dlq", r, fail)
+		dl := dlq.Record(topic+".dlq", r, fail)
 
 		if dl.Topic != topic+".dlq" || !bytes.Equal(dl.Key, key) || !bytes.Equal(dl.Value, value) {
 			t.Fatalf("dead letter %q/%q/%q, want %q/%q/%q", dl.Topic, dl.Key, dl.Value, topic+".dlq", key, value)

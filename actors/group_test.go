@@ -14,9 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/config"
-	"github.com/actord/actord/internal/kafkatest"
-	"github.com/actord/actord/partition"
+	"github.com/actord/actord/actortest"
 )
 
 // Two and three runtimes in one group split the partitions, and a member
@@ -24,17 +22,17 @@ import (
 func TestGroupMembersSplitAndLeaveLosesNothing(t *testing.T) {
 	for _, members := range []int{2, 3} {
 		t.Run(strconv.Itoa(members), func(t *testing.T) {
-			b := startBroker(t)
+			b := actortest.Broker(t)
 			const n = 6000
-			createTopic(t, b.Addr(), "orders", 6)
-			produce(t, b.Addr(), "orders", n, 100)
+			actortest.CreateTopic(t, b, "orders", 6)
+			produce(t, b, "orders", n, 100)
 			seen := newCounter()
 			var mu sync.Mutex
 			partsBy := map[int]map[int32]bool{}
 			rts := make([]*actors.Runtime, members)
 			var firstHandled, othersHandled atomic.Int64
 			for i := range members {
-				rt := newRuntime(t, b.Addr())
+				rt := actortest.Runtime(t, b)
 				err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
 					seen.add(strconv.Itoa(m.Value))
 					mu.Lock()
@@ -61,20 +59,20 @@ func TestGroupMembersSplitAndLeaveLosesNothing(t *testing.T) {
 			// Member 0 starts alone and owns every partition; the others
 			// join mid-stream (a rebalance revokes part of its share), then
 			// member 0 leaves mid-stream.
-			start(t, rts[0])
-			eventually(t, 20*time.Second, "member 0 handles records", func() bool { return firstHandled.Load() > 200 })
+			actortest.Start(t, rts[0])
+			actortest.Eventually(t, 20*time.Second, "member 0 handles records", func() bool { return firstHandled.Load() > 200 })
 			for _, rt := range rts[1:] {
-				start(t, rt)
+				actortest.Start(t, rt)
 			}
-			eventually(t, 20*time.Second, "the others take partitions", func() bool { return othersHandled.Load() > 100 })
+			actortest.Eventually(t, 20*time.Second, "the others take partitions", func() bool { return othersHandled.Load() > 100 })
 			if seen.distinct() == n {
 				t.Fatal("the stream ended before member 0 left; the test proves nothing")
 			}
-			stopRuntime(t, rts[0])
-			eventually(t, 60*time.Second, "every record handled by the group", func() bool { return seen.distinct() == n })
-			ends := endOffsets(t, b.Addr(), "orders")
-			eventually(t, 10*time.Second, "group committed to the end", func() bool {
-				c := committed(t, b.Addr(), "processor", "orders")
+			actortest.Stop(t, rts[0])
+			actortest.Eventually(t, 60*time.Second, "every record handled by the group", func() bool { return seen.distinct() == n })
+			ends := actortest.EndOffsets(t, b, "orders")
+			actortest.Eventually(t, 10*time.Second, "group committed to the end", func() bool {
+				c := actortest.Committed(t, b, "processor", "orders")
 				for p, e := range ends {
 					if c[p] != e {
 						return false
@@ -101,11 +99,11 @@ func TestGroupMembersSplitAndLeaveLosesNothing(t *testing.T) {
 
 // A restart resumes from the committed offset and skips nothing.
 func TestRestartResumesFromCommit(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 2)
-	produce(t, b.Addr(), "orders", 1000, 10)
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 2)
+	produce(t, b, "orders", 1000, 10)
 	seen := newCounter()
-	rt1 := newRuntime(t, b.Addr())
+	rt1 := actortest.Runtime(t, b)
 	var handled atomic.Int64
 	if err := actors.Consume(rt1, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
 		if handled.Add(1) > 400 {
@@ -114,22 +112,22 @@ func TestRestartResumesFromCommit(t *testing.T) {
 		}
 		seen.add(strconv.Itoa(m.Value))
 		return nil
-	}, actors.Ordering(partition.ByPartition)); err != nil {
+	}, actors.Ordering(actors.ByPartition)); err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt1)
-	eventually(t, 20*time.Second, "first run handled 400", func() bool { return seen.distinct() >= 400 })
+	actortest.Start(t, rt1)
+	actortest.Eventually(t, 20*time.Second, "first run handled 400", func() bool { return seen.distinct() >= 400 })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := rt1.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c := committed(t, b.Addr(), "processor", "orders")
+	c := actortest.Committed(t, b, "processor", "orders")
 	total := c[0] + c[1]
 	if total > 400 {
 		t.Fatalf("committed %d records, but only 400 were handled", total)
 	}
-	rt2 := newRuntime(t, b.Addr())
+	rt2 := actortest.Runtime(t, b)
 	var first sync.Map
 	if err := actors.Consume(rt2, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
 		first.LoadOrStore(m.Partition, m.Offset)
@@ -138,8 +136,8 @@ func TestRestartResumesFromCommit(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt2)
-	eventually(t, 20*time.Second, "second run handled the rest", func() bool { return seen.distinct() == 1000 })
+	actortest.Start(t, rt2)
+	actortest.Eventually(t, 20*time.Second, "second run handled the rest", func() bool { return seen.distinct() == 1000 })
 	for p, off := range c {
 		if v, ok := first.Load(p); ok && v.(int64) != off {
 			t.Fatalf("partition %d resumed at %d, committed was %d", p, v, off)
@@ -150,14 +148,14 @@ func TestRestartResumesFromCommit(t *testing.T) {
 // With a 200,000-record backlog and a slow handler, the in-flight cap holds
 // memory: the heap does not grow with the backlog.
 func TestBackpressureBoundsHeap(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "backlog", 1)
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "backlog", 1)
 	const n = 200_000
-	produce(t, b.Addr(), "backlog", n, 1000)
+	produce(t, b, "backlog", n, 1000)
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	rt := newRuntime(t, b.Addr())
+	rt := actortest.Runtime(t, b)
 	var handled atomic.Int64
 	release := make(chan struct{})
 	if err := actors.Consume(rt, "backlog", "slow", func(ctx context.Context, m actors.Message[[]byte]) error {
@@ -171,8 +169,8 @@ func TestBackpressureBoundsHeap(t *testing.T) {
 	}, actors.MaxInFlight(500)); err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt)
-	eventually(t, 20*time.Second, "handler stalled at the cap", func() bool { return handled.Load() >= 500 })
+	actortest.Start(t, rt)
+	actortest.Eventually(t, 20*time.Second, "handler stalled at the cap", func() bool { return handled.Load() >= 500 })
 	// Give the fetcher every chance to overrun the cap: poll the heap while
 	// the handler is stalled.
 	var peak uint64
@@ -198,14 +196,14 @@ func TestBackpressureBoundsHeap(t *testing.T) {
 // group's polls only briefly: the other partition's records keep flowing
 // to the end while the stalled one stays stalled.
 func TestStalledPartitionDoesNotStarveTheOthers(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "mixed", 2)
-	produce(t, b.Addr(), "mixed", 20_000, 100)
-	end := endOffsets(t, b.Addr(), "mixed")
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "mixed", 2)
+	produce(t, b, "mixed", 20_000, 100)
+	end := actortest.EndOffsets(t, b, "mixed")
 	if end[0] < 100 || end[1] < 100 {
 		t.Fatalf("records not spread over both partitions: %v", end)
 	}
-	rt := newRuntime(t, b.Addr(), func(c *config.Config) { c.Runtime.FetchPartitionBytes = 1024 })
+	rt := actortest.Runtime(t, b, actors.FetchPartitionBytes(1024))
 	var stalled, flowed atomic.Int64
 	release := make(chan struct{})
 	defer close(release)
@@ -224,8 +222,8 @@ func TestStalledPartitionDoesNotStarveTheOthers(t *testing.T) {
 	}, actors.MaxInFlight(50)); err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt)
-	eventually(t, 30*time.Second, "every record of the flowing partition handled", func() bool { return flowed.Load() >= end[1] })
+	actortest.Start(t, rt)
+	actortest.Eventually(t, 30*time.Second, "every record of the flowing partition handled", func() bool { return flowed.Load() >= end[1] })
 	if got := stalled.Load(); got != 2 {
 		t.Fatalf("%d records of the stalled partition started, want 2 (its first, then the one it is stuck in)", got)
 	}
@@ -234,10 +232,10 @@ func TestStalledPartitionDoesNotStarveTheOthers(t *testing.T) {
 // ConsumeWith hands records to the service's own actors; a panic in one is
 // a failed attempt and the record is retried, not lost.
 func TestConsumeWithServiceActors(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 1)
-	produce(t, b.Addr(), "orders", 50, 5)
-	rt := newRuntime(t, b.Addr())
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 1)
+	produce(t, b, "orders", 50, 5)
+	rt := actortest.Runtime(t, b)
 	seen := newCounter()
 	var panicked atomic.Bool
 	props := actor.PropsFromFunc(func(c actor.Context) {
@@ -254,12 +252,12 @@ func TestConsumeWithServiceActors(t *testing.T) {
 	if err := actors.ConsumeWith(rt, "orders", "svc", props, fastRetries()); err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt)
-	eventually(t, 20*time.Second, "every record handled", func() bool { return seen.distinct() == 50 })
+	actortest.Start(t, rt)
+	actortest.Eventually(t, 20*time.Second, "every record handled", func() bool { return seen.distinct() == 50 })
 	if !panicked.Load() {
 		t.Fatal("the crash never happened")
 	}
-	eventually(t, 10*time.Second, "committed to the end", func() bool { return committed(t, b.Addr(), "svc", "orders")[0] == 50 })
+	actortest.Eventually(t, 10*time.Second, "committed to the end", func() bool { return actortest.Committed(t, b, "svc", "orders")[0] == 50 })
 }
 
 // A stop while the coordinator holds a join (a rebalance waiting for a
@@ -268,25 +266,25 @@ func TestConsumeWithServiceActors(t *testing.T) {
 // the leave what time is left. Nothing is lost: once the join is let go,
 // the other member handles what the stopped one did not commit.
 func TestStopDuringAHeldJoin(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 2)
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 2)
 	const n = 400
-	produce(t, b.Addr(), "orders", n, 40)
+	produce(t, b, "orders", n, 40)
 	seen := newCounter() // of partition/offset
 	handler := func(ctx context.Context, m actors.Message[[]byte]) error {
 		seen.add(strconv.Itoa(int(m.Partition)) + "/" + strconv.FormatInt(m.Offset, 10))
 		return nil
 	}
-	a := newRuntime(t, b.Addr())
+	a := actortest.Runtime(t, b)
 	if err := actors.Consume(a, "orders", "held", handler); err != nil {
 		t.Fatal(err)
 	}
-	start(t, a)
-	eventually(t, 20*time.Second, "the first member handled every record", func() bool { return seen.distinct() == n })
+	actortest.Start(t, a)
+	actortest.Eventually(t, 20*time.Second, "the first member handled every record", func() bool { return seen.distinct() == n })
 
 	// From now on the coordinator takes no join of the first member until
 	// released, so a rebalance waits for it.
-	described, err := kadm.NewClient(kafkatest.Client(t, b.Addr())).DescribeGroups(context.Background(), "held")
+	described, err := kadm.NewClient(actortest.Client(t, b)).DescribeGroups(context.Background(), "held")
 	if err != nil || len(described["held"].Members) != 1 {
 		t.Fatalf("describe group: %v %v", described, err)
 	}
@@ -308,13 +306,13 @@ func TestStopDuringAHeldJoin(t *testing.T) {
 			close(release)
 		}
 	}()
-	bRt := newRuntime(t, b.Addr())
+	bRt := actortest.Runtime(t, b)
 	if err := actors.Consume(bRt, "orders", "held", handler); err != nil {
 		t.Fatal(err)
 	}
-	start(t, bRt)
+	actortest.Start(t, bRt)
 	// The first member sees the rebalance and rejoins: its join is held.
-	eventually(t, 20*time.Second, "the first member's rejoin held", func() bool { return held.Load() >= 1 })
+	actortest.Eventually(t, 20*time.Second, "the first member's rejoin held", func() bool { return held.Load() >= 1 })
 
 	const deadline = 4 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
@@ -328,6 +326,6 @@ func TestStopDuringAHeldJoin(t *testing.T) {
 	}
 	close(release)
 	released = true
-	produce(t, b.Addr(), "orders", 100, 40)
-	eventually(t, 60*time.Second, "the other member handles the rest", func() bool { return seen.distinct() == n+100 })
+	produce(t, b, "orders", 100, 40)
+	actortest.Eventually(t, 60*time.Second, "the other member handles the rest", func() bool { return seen.distinct() == n+100 })
 }

@@ -2,8 +2,7 @@ package actors_test
 
 import (
 	"context"
-	"log/slog"
-	"os"
+	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -12,83 +11,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/broker"
-	"github.com/actord/actord/config"
-	"github.com/actord/actord/internal/kafkatest"
+	"github.com/actord/actord/actortest"
 )
 
-// startBroker runs an embedded broker over TCP for one test.
-func startBroker(t *testing.T) *broker.Broker {
-	t.Helper()
-	return kafkatest.Broker(t, broker.Config{AutoCreateTopics: true, DefaultPartitions: 1})
-}
-
-// Shared with the other packages' tests.
-var (
-	createTopic = kafkatest.CreateTopic
-	committed   = kafkatest.Committed
-	endOffsets  = kafkatest.EndOffsets
-	eventually  = kafkatest.Eventually
-)
-
-// committedToEnd reports whether group has committed every partition of
-// topic up to its end offset.
-func committedToEnd(t *testing.T, addr, group, topic string) bool {
-	t.Helper()
-	c := committed(t, addr, group, topic)
-	for p, e := range endOffsets(t, addr, topic) {
-		if c[p] != e {
-			return false
-		}
-	}
-	return true
-}
-
-func testConfig(addr string) config.Config {
-	cfg := config.Default()
-	cfg.Kafka.BootstrapServers = addr
-	cfg.Runtime.CommitInterval = 100 * time.Millisecond
-	cfg.Runtime.DrainTimeout = 5 * time.Second
-	cfg.Log.Level = "warn"
-	cfg.HTTP.Listen = ""
-	return cfg
-}
-
-func testLogger() *slog.Logger {
-	lvl := slog.LevelWarn
-	if os.Getenv("ACTORD_TEST_DEBUG") != "" {
-		lvl = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-}
-
-func newRuntime(t *testing.T, addr string, mut ...func(*config.Config)) *actors.Runtime {
-	t.Helper()
-	cfg := testConfig(addr)
-	for _, m := range mut {
-		m(&cfg)
-	}
-	rt, err := actors.New(cfg, actors.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stopRuntime(t, rt) })
-	return rt
-}
-
-func stopRuntime(t *testing.T, rt *actors.Runtime) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := rt.Stop(ctx); err != nil {
-		t.Errorf("stop: %v", err)
-	}
-}
+// What only these tests need beside actortest: bulk keyed records, a
+// header lookup, fast retries, and tallies of what handlers saw.
 
 // produce writes n records keyed "k<i % keys>" with value "i", spread by key.
-func produce(t *testing.T, addr, topic string, n, keys int) {
+func produce(t *testing.T, c actortest.Cluster, topic string, n, keys int) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addr()), kgo.DefaultProduceTopic(topic))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +47,19 @@ func produce(t *testing.T, addr, topic string, n, keys int) {
 		t.Fatal(perr)
 	}
 }
+
+// header is the value of r's first header named k, "" when it has none.
+func header(r *kgo.Record, k string) string {
+	for _, h := range r.Headers {
+		if h.Key == k {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// fastRetries keeps retrying tests quick.
+func fastRetries() actors.HandlerOption { return actors.Backoff(time.Millisecond, 5*time.Millisecond) }
 
 // counter counts handled values.
 type counter struct {
@@ -146,14 +91,23 @@ func (c *counter) dups() int {
 	return d
 }
 
-func (c *counter) missing(n int) []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for i := range n {
-		if c.seen[strconv.Itoa(i)] == 0 {
-			out = append(out, strconv.Itoa(i))
-		}
+// attemptLog records the attempts each value ran, in order, as "[1 2 3]".
+type attemptLog struct {
+	mu sync.Mutex
+	m  map[int][]int
+}
+
+func (l *attemptLog) add(m actors.Message[int]) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[int][]int{}
 	}
-	return out
+	l.m[m.Value] = append(l.m[m.Value], m.Attempt)
+}
+
+func (l *attemptLog) of(v int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return fmt.Sprint(l.m[v])
 }

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/actord/actord/actors"
+	"github.com/actord/actord/actortest"
 	"github.com/actord/actord/broker"
-	"github.com/actord/actord/config"
 )
 
 func scrape(t *testing.T, url string) (int, string) {
@@ -55,10 +55,10 @@ func metricValue(t *testing.T, body, name string, labels ...string) float64 {
 }
 
 func TestMetricsCountAKnownWorkload(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 2)
-	produce(t, b.Addr(), "orders", 100, 10)
-	rt := newRuntime(t, b.Addr(), func(c *config.Config) { c.HTTP.Listen = "127.0.0.1:0" })
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 2)
+	produce(t, b, "orders", 100, 10)
+	rt := actortest.Runtime(t, b, actors.ServeMetrics("127.0.0.1:0"))
 	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
 		switch {
 		case m.Value == 5 && m.Attempt <= 2:
@@ -72,7 +72,7 @@ func TestMetricsCountAKnownWorkload(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := actors.NewProducer[string](rt, "audit")
-	start(t, rt)
+	actortest.Start(t, rt)
 	for range 3 {
 		if _, err := p.Publish(context.Background(), "x"); err != nil {
 			t.Fatal(err)
@@ -80,7 +80,7 @@ func TestMetricsCountAKnownWorkload(t *testing.T) {
 	}
 	url := "http://" + rt.MetricsAddr()
 	tg := []string{`topic="orders"`, `group="processor"`}
-	eventually(t, 20*time.Second, "99 handled and lag 0 on both partitions", func() bool {
+	actortest.Eventually(t, 20*time.Second, "99 handled and lag 0 on both partitions", func() bool {
 		_, body := scrape(t, url+"/metrics")
 		lag0 := metricValue(t, body, "actord_consumer_lag", `partition="0"`)
 		lag1 := metricValue(t, body, "actord_consumer_lag", `partition="1"`)
@@ -123,37 +123,34 @@ func TestMetricsCountAKnownWorkload(t *testing.T) {
 // Readiness goes false while the broker is down and true when it is back.
 func TestReadinessFollowsTheBroker(t *testing.T) {
 	dir := t.TempDir()
-	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", DataDir: dir, AutoCreateTopics: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := actortest.Broker(t, actortest.DataDir(dir))
 	addr := b.Addr()
-	createTopic(t, addr, "orders", 1)
-	rt := newRuntime(t, addr, func(c *config.Config) {
-		c.HTTP.Listen = "127.0.0.1:0"
-		c.Kafka.RequestTimeout = time.Second
-		c.Runtime.DrainTimeout = time.Second
-	})
+	actortest.CreateTopic(t, b, "orders", 1)
+	rt := actortest.Runtime(t, b,
+		actors.ServeMetrics("127.0.0.1:0"),
+		actors.RequestTimeout(time.Second),
+		actors.DrainTimeout(time.Second),
+	)
 	actors.Consume(rt, "orders", "processor", func(context.Context, actors.Message[[]byte]) error { return nil })
-	start(t, rt)
+	actortest.Start(t, rt)
 	url := "http://" + rt.MetricsAddr() + "/readyz"
-	eventually(t, 20*time.Second, "ready", func() bool { code, _ := scrape(t, url); return code == 200 })
+	actortest.Eventually(t, 20*time.Second, "ready", func() bool { code, _ := scrape(t, url); return code == 200 })
 	b.Close()
-	eventually(t, 20*time.Second, "not ready with the broker down", func() bool { code, _ := scrape(t, url); return code == 503 })
+	actortest.Eventually(t, 20*time.Second, "not ready with the broker down", func() bool { code, _ := scrape(t, url); return code == 503 })
 	b2, err := broker.Start(broker.Config{Listen: addr, DataDir: dir, AutoCreateTopics: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b2.Close)
-	eventually(t, 30*time.Second, "ready again", func() bool { code, _ := scrape(t, url); return code == 200 })
+	actortest.Eventually(t, 30*time.Second, "ready again", func() bool { code, _ := scrape(t, url); return code == 200 })
 }
 
 // Lag is what was produced minus what was handled (and committed).
 func TestLagIsProducedMinusHandled(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 1)
-	produce(t, b.Addr(), "orders", 100, 1)
-	rt := newRuntime(t, b.Addr(), func(c *config.Config) { c.HTTP.Listen = "127.0.0.1:0" })
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 1)
+	produce(t, b, "orders", 100, 1)
+	rt := actortest.Runtime(t, b, actors.ServeMetrics("127.0.0.1:0"))
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
 	err := actors.Consume(rt, "orders", "processor", func(ctx context.Context, m actors.Message[int]) error {
@@ -168,9 +165,9 @@ func TestLagIsProducedMinusHandled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, rt)
+	actortest.Start(t, rt)
 	url := "http://" + rt.MetricsAddr() + "/metrics"
-	eventually(t, 20*time.Second, "lag 40 with 60 handled", func() bool {
+	actortest.Eventually(t, 20*time.Second, "lag 40 with 60 handled", func() bool {
 		_, body := scrape(t, url)
 		return metricValue(t, body, "actord_consumer_lag", `partition="0"`) == 40 &&
 			metricValue(t, body, "actord_records_handled_total", `topic="orders"`) == 60

@@ -15,8 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/broker"
-	"github.com/actord/actord/config"
+	"github.com/actord/actord/actortest"
 )
 
 type orderCreated struct {
@@ -27,10 +26,10 @@ type orderCreated struct {
 }
 
 func TestPublishWaitsAndReturnsCoordinates(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 3)
-	rt := newRuntime(t, b.Addr())
-	p, err := actors.NewProducer[orderCreated](rt, "orders", actors.KeyBy(func(o orderCreated) string { return "user-1" }))
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 3)
+	rt := actortest.Runtime(t, b)
+	p, err := actors.NewKeyedProducer(rt, "orders", func(o orderCreated) string { return "user-1" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +50,7 @@ func TestPublishWaitsAndReturnsCoordinates(t *testing.T) {
 	if _, err := mp.Publish(ctx, map[string]any{"event": "order.created", "order_id": 125}, actors.Key("user-1")); err != nil {
 		t.Fatal(err)
 	}
-	recs := readAll(t, b.Addr(), "orders", 3)
+	recs := actortest.ReadTopic(t, b, "orders", 3)
 	var got orderCreated
 	json.Unmarshal(recs[0].Value, &got)
 	if got.OrderID != 123 || got.Total != 99.99 || string(recs[0].Key) != "user-1" {
@@ -68,9 +67,9 @@ func TestPublishWaitsAndReturnsCoordinates(t *testing.T) {
 // Keys land where Kafka's Java client puts them: murmur2 of the key,
 // positive, modulo the partition count. Vectors from Kafka's UtilsTest.
 func TestKeyPlacementMatchesKafkaMurmur2(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "keyed", 10)
-	rt := newRuntime(t, b.Addr())
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "keyed", 10)
+	rt := actortest.Runtime(t, b)
 	p, _ := actors.NewProducer[string](rt, "keyed")
 	vectors := map[string]int32{
 		"21":                         -973932308,
@@ -93,13 +92,9 @@ func TestKeyPlacementMatchesKafkaMurmur2(t *testing.T) {
 }
 
 func TestProducerErrors(t *testing.T) {
-	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: false})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	createTopic(t, b.Addr(), "orders", 1)
-	rt := newRuntime(t, b.Addr(), func(c *config.Config) { c.Kafka.RequestTimeout = 2 * time.Second })
+	b := actortest.Broker(t, actortest.NoAutoCreate())
+	actortest.CreateTopic(t, b, "orders", 1)
+	rt := actortest.Runtime(t, b, actors.RequestTimeout(2*time.Second))
 	ctx := context.Background()
 
 	t.Run("encoding", func(t *testing.T) {
@@ -107,7 +102,7 @@ func TestProducerErrors(t *testing.T) {
 		if _, err := p.Publish(ctx, make(chan int)); err == nil || !strings.Contains(err.Error(), "encoding") {
 			t.Fatalf("err = %v", err)
 		}
-		if e := endOffsets(t, b.Addr(), "orders")[0]; e != 0 {
+		if e := actortest.EndOffsets(t, b, "orders")[0]; e != 0 {
 			t.Fatalf("a failed encoding produced %d records", e)
 		}
 	})
@@ -131,13 +126,10 @@ func TestProducerErrors(t *testing.T) {
 		}
 	})
 	t.Run("unreachable broker", func(t *testing.T) {
-		dead, err := broker.Start(broker.Config{Listen: "127.0.0.1:0"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		dead := actortest.Broker(t)
 		addr := dead.Addr()
 		dead.Close()
-		rt2 := newRuntime(t, addr, func(c *config.Config) { c.Kafka.RequestTimeout = time.Second })
+		rt2 := actortest.Runtime(t, actortest.At(addr), actors.RequestTimeout(time.Second))
 		p, _ := actors.NewProducer[string](rt2, "orders")
 		start := time.Now()
 		if _, err := p.Publish(ctx, "x"); err == nil {
@@ -151,13 +143,9 @@ func TestProducerErrors(t *testing.T) {
 
 // Everything published asynchronously is flushed when the runtime stops.
 func TestStopFlushesAsyncPublishes(t *testing.T) {
-	b := startBroker(t)
-	createTopic(t, b.Addr(), "orders", 3)
-	cfg := testConfig(b.Addr())
-	rt, err := actors.New(cfg, actors.WithLogger(testLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 3)
+	rt := actortest.Runtime(t, b)
 	p, _ := actors.NewProducer[int](rt, "orders")
 	var acked atomic.Int64
 	const n = 5000
@@ -166,9 +154,9 @@ func TestStopFlushesAsyncPublishes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stopRuntime(t, rt)
+	actortest.Stop(t, rt)
 	var total int64
-	for _, e := range endOffsets(t, b.Addr(), "orders") {
+	for _, e := range actortest.EndOffsets(t, b, "orders") {
 		total += e
 	}
 	if total != n || acked.Load() != n {
@@ -177,18 +165,14 @@ func TestStopFlushesAsyncPublishes(t *testing.T) {
 }
 
 // PublishAsync reports each record's coordinates, or its error, to done;
-// keys from KeyBy reach the wire as given, an empty one as a zero-length
+// keys from NewKeyedProducer's key function reach the wire as given, an empty one as a zero-length
 // key rather than a null one.
 func TestPublishAsyncReportsOutcomes(t *testing.T) {
-	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: false})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	createTopic(t, b.Addr(), "async", 3)
-	rt := newRuntime(t, b.Addr(), func(c *config.Config) { c.Kafka.RequestTimeout = 2 * time.Second })
+	b := actortest.Broker(t, actortest.NoAutoCreate())
+	actortest.CreateTopic(t, b, "async", 3)
+	rt := actortest.Runtime(t, b, actors.RequestTimeout(2*time.Second))
 	ctx := context.Background()
-	p, err := actors.NewProducer[orderCreated](rt, "async", actors.KeyBy(func(o orderCreated) string { return o.Event }))
+	p, err := actors.NewKeyedProducer(rt, "async", func(o orderCreated) string { return o.Event })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +195,7 @@ func TestPublishAsyncReportsOutcomes(t *testing.T) {
 	}
 	wg.Wait()
 	byPlace := map[actors.Receipt]*kgo.Record{}
-	for _, r := range readAll(t, b.Addr(), "async", len(keys)) {
+	for _, r := range actortest.ReadTopic(t, b, "async", len(keys)) {
 		byPlace[actors.Receipt{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}] = r
 	}
 	for i, k := range keys {
