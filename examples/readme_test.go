@@ -1,5 +1,6 @@
 // Package examples_test proves that README.md's Go code compiles against
-// the current API. The runnable examples live in the directories beside
+// the current API, and that its complete test files (Testing your
+// service) pass. The runnable examples live in the directories beside
 // this file, each with its own smoke test.
 package examples_test
 
@@ -34,8 +35,8 @@ var snippetImports = []struct{ path, use string }{
 	{"github.com/asynkron/protoactor-go/actor", "actor.PropsFromProducer"},
 	{"github.com/twmb/franz-go/pkg/kgo", "kgo.NewClient"},
 	{"github.com/actord/actord/actors", "actors.New"},
-	{"github.com/actord/actord/config", "config.Default"},
-	{"github.com/actord/actord/partition", "partition.ByKey"},
+	{"github.com/actord/actord/broker", "broker.Start"},
+	{"github.com/actord/actord/dlq", "dlq.Parse"},
 	{"github.com/actord/actord/schema", "schema.Parse"},
 	{"github.com/actord/actord/supervisor", "supervisor.DefaultPolicy"},
 	{"github.com/actord/actord/topics", "topics.ValidateName"},
@@ -46,7 +47,6 @@ var snippetImports = []struct{ path, use string }{
 // at top level gets its own instead.
 var snippetDecls = map[string]string{
 	"ctx": `var ctx = context.Background()`,
-	"cfg": `var cfg = config.Default()`,
 	"rt":  `var rt *actors.Runtime`,
 	// Two services' runtimes (Multi-service).
 	"rtA": `var rtA *actors.Runtime`,
@@ -76,7 +76,6 @@ const preambleImports = `import (
 	"errors"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/config"
 )
 `
 
@@ -125,15 +124,59 @@ func goBlocks(t *testing.T, path string) []block {
 }
 
 // TestReadmeCompiles type-checks and vets every ```go block of README.md.
-// A block is either top-level declarations or the body of a function
-// returning error (type declarations may be mixed in); the identifiers a
-// block assumes (ctx, rt, OrderCreated, sendNotification...) are declared
-// around it (snippetDecls), and variables it declares but does not use
-// are used for it. Errors point at README.md lines.
+// A block is either a complete Go file (it starts with a package clause:
+// Testing your service's test), top-level declarations, or the body of a
+// function returning error (type declarations may be mixed in); the
+// identifiers a block assumes (ctx, rt, OrderCreated, sendNotification...)
+// are declared around it (snippetDecls), and variables it declares but
+// does not use are used for it. Errors point at README.md lines.
 func TestReadmeCompiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every README block")
 	}
+	s := readmeSnippets(t)
+	cmd := exec.Command("go", append([]string{"vet", "-overlay", s.overlay}, s.pkgs...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("README.md Go blocks do not compile (go vet): %v\n%s", err, out)
+	}
+	t.Logf("%d README.md Go blocks compile", len(s.pkgs))
+}
+
+// TestReadmeTestsPass runs the README blocks that are complete test files
+// (the Testing your service section) with go test: the test the README
+// shows passes against the current library.
+func TestReadmeTestsPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs README's test files")
+	}
+	s := readmeSnippets(t)
+	if len(s.testPkgs) == 0 {
+		t.Fatal("README.md has no complete test file (a ```go block starting with a package clause)")
+	}
+	cmd := exec.Command("go", append([]string{"test", "-count=1", "-overlay", s.overlay}, s.testPkgs...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("README.md's test files fail (go test): %v\n%s", err, out)
+	}
+	t.Logf("README.md's test files pass:\n%s", out)
+}
+
+// snippets are README's Go blocks as packages of the module, their
+// sources in an overlay file.
+type snippets struct {
+	overlay  string   // the -overlay file
+	pkgs     []string // every block's package
+	testPkgs []string // the packages of complete test files
+}
+
+// readmeSnippets writes every Go block of README.md as its own package.
+// The packages must be inside the module, so that its packages and go.sum
+// resolve, but no file is written there: the sources live in a temporary
+// directory and reach the go command through -overlay. Only empty
+// directories (which the go command needs to exist, and which git, gofmt
+// and ./... patterns ignore) are made in the module, and removed after.
+func readmeSnippets(t *testing.T) snippets {
+	t.Helper()
 	readme, err := filepath.Abs(filepath.Join("..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -142,11 +185,6 @@ func TestReadmeCompiles(t *testing.T) {
 	if len(blocks) == 0 {
 		t.Fatal("README.md has no ```go blocks")
 	}
-	// The packages must be inside the module, so that its packages and
-	// go.sum resolve, but no file is written there: the sources live in a
-	// temporary directory and reach the go command through -overlay. Only
-	// empty directories (which vet needs to exist, and which git, gofmt and
-	// ./... patterns ignore) are made in the module, and removed after.
 	root, err := os.MkdirTemp(".", ".readmecheck-")
 	if err != nil {
 		t.Fatal(err)
@@ -158,38 +196,56 @@ func TestReadmeCompiles(t *testing.T) {
 	}
 	srcDir := t.TempDir()
 	overlay := map[string]string{}
-	var pkgs []string
+	var s snippets
 	for i, b := range blocks {
 		name := fmt.Sprintf("block%02d", i+1)
 		if err := os.Mkdir(filepath.Join(root, name), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		src, declared, err := snippetFile(readme, b)
-		if err != nil {
-			t.Errorf("%s:%d: block %d is neither Go declarations nor statements: %v", readme, b.line, i+1, err)
-			continue
+		pkg := "./" + filepath.ToSlash(filepath.Join(root, name))
+		files := map[string]string{}
+		if isFile(b) {
+			// A complete file, a test: as written, README lines kept.
+			files["readme_test.go"] = fmt.Sprintf("//line %s:%d\n", readme, b.line) + b.code + "\n"
+			s.testPkgs = append(s.testPkgs, pkg)
+		} else {
+			src, declared, err := snippetFile(readme, b)
+			if err != nil {
+				t.Errorf("%s:%d: block %d is neither a Go file, declarations nor statements: %v", readme, b.line, i+1, err)
+				continue
+			}
+			files["block.go"], files["preamble.go"] = src, preamble(declared)
 		}
-		for file, content := range map[string]string{"block.go": src, "preamble.go": preamble(declared)} {
+		for file, content := range files {
 			tmp := filepath.Join(srcDir, name+"_"+file)
 			write(t, tmp, content)
 			overlay[filepath.Join(absRoot, name, file)] = tmp
 		}
-		pkgs = append(pkgs, "./"+filepath.ToSlash(filepath.Join(root, name)))
+		s.pkgs = append(s.pkgs, pkg)
 	}
 	if t.Failed() {
-		return
+		t.FailNow()
 	}
 	ov, err := json.Marshal(map[string]any{"Replace": overlay})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ovFile := filepath.Join(srcDir, "overlay.json")
-	write(t, ovFile, string(ov))
-	cmd := exec.Command("go", append([]string{"vet", "-overlay", ovFile}, pkgs...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("README.md Go blocks do not compile (go vet): %v\n%s", err, out)
+	s.overlay = filepath.Join(srcDir, "overlay.json")
+	write(t, s.overlay, string(ov))
+	return s
+}
+
+// isFile reports whether b is a complete Go file: its first line that is
+// neither blank nor a comment is a package clause.
+func isFile(b block) bool {
+	for _, l := range strings.Split(b.code, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "//") {
+			continue
+		}
+		return strings.HasPrefix(l, "package ")
 	}
-	t.Logf("%d README.md Go blocks compile", len(blocks))
+	return false
 }
 
 // snippetFile wraps b as a Go file of package snippet, and returns the
@@ -294,7 +350,7 @@ func declNames(d ast.Decl) []string {
 func preamble(declared map[string]bool) string {
 	var b strings.Builder
 	b.WriteString("package snippet\n\n" + preambleImports + "\n")
-	b.WriteString("var (\n\t_ = context.Background\n\t_ = errors.New\n\t_ = actors.New\n\t_ = config.Default\n)\n\n")
+	b.WriteString("var (\n\t_ = context.Background\n\t_ = errors.New\n\t_ = actors.New\n)\n\n")
 	names := make([]string, 0, len(snippetDecls))
 	for n := range snippetDecls {
 		names = append(names, n)
