@@ -7,9 +7,12 @@
 package metrics
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kprom"
 )
 
@@ -93,10 +96,34 @@ func (registerOnly) Gather() ([]*dto.MetricFamily, error) { return nil, nil }
 
 // KafkaHook returns franz-go's client metrics (actord_kafka_*) for one
 // client, labelled client=role; pass it to the client with kgo.WithHooks.
-// Each client needs its own role.
-func (m *Metrics) KafkaHook(role string) *kprom.Metrics {
-	return kprom.NewMetrics("actord_kafka", kprom.Registry(m.Registry),
-		kprom.WithStaticLabel(prometheus.Labels{"client": role}))
+// Each client needs its own role. The hook belongs to the first client
+// built with it: a client made later from that client's options (as
+// package dlq makes for its reads) counts into the same metrics without
+// registering them again or unregistering them when it closes.
+func (m *Metrics) KafkaHook(role string) kgo.Hook {
+	return &ownedHook{Metrics: kprom.NewMetrics("actord_kafka", kprom.Registry(m.Registry),
+		kprom.WithStaticLabel(prometheus.Labels{"client": role}))}
+}
+
+// ownedHook is a kprom hook that only its first client registers and
+// unregisters; every other hook of kprom passes through.
+type ownedHook struct {
+	*kprom.Metrics
+	owner atomic.Pointer[kgo.Client]
+}
+
+// OnNewClient registers the metrics for the first client only.
+func (h *ownedHook) OnNewClient(cl *kgo.Client) {
+	if h.owner.CompareAndSwap(nil, cl) {
+		h.Metrics.OnNewClient(cl)
+	}
+}
+
+// OnClientClosed unregisters the metrics when the first client closes.
+func (h *ownedHook) OnClientClosed(cl *kgo.Client) {
+	if h.owner.Load() == cl {
+		h.Metrics.OnClientClosed(cl)
+	}
 }
 
 // PartitionStat is one assigned partition's state at scrape time.
