@@ -2,16 +2,12 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/big"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -215,7 +211,8 @@ func (rw *recordWriter) write(r *kgo.Record) error {
 	if rw.avro != nil {
 		if v, ok := rw.avro.decode(r); ok {
 			if !rw.json {
-				return rw.enc.Encode(v) // one line, newline included
+				rw.w.Write(v)
+				return rw.w.WriteByte('\n')
 			}
 			rec := recordJSON(r)
 			rec.Value = v
@@ -238,9 +235,6 @@ type jsonRecord = handler.Record
 // recordJSON is r in the shape of jsonRecord.
 func recordJSON(r *kgo.Record) jsonRecord { return handler.RecordOf(r) }
 
-// jsonBytes is b for JSON without loss (handler.Bytes).
-func jsonBytes(b []byte) any { return handler.Bytes(b) }
-
 // avroDecoder turns the Avro records of `consume --schema` into JSON
 // values. It is used by one goroutine.
 type avroDecoder struct {
@@ -250,7 +244,6 @@ type avroDecoder struct {
 	schemas []*schema.Schema          // distinct fingerprints, --schema order
 	byFP    map[uint64]*schema.Schema // single-object: the writer by fingerprint
 	byID    map[int]*schema.Schema    // Confluent: the schema learnt for an id; nil: none
-	views   map[*schema.Schema]*avroType
 	noted   map[string]bool
 }
 
@@ -262,7 +255,6 @@ func newAvroDecoder(files []string, topic string, stderr io.Writer) (*avroDecode
 		stderr: stderr,
 		byFP:   map[uint64]*schema.Schema{},
 		byID:   map[int]*schema.Schema{},
-		views:  map[*schema.Schema]*avroType{},
 		noted:  map[string]bool{},
 	}
 	for _, f := range files {
@@ -275,15 +267,15 @@ func newAvroDecoder(files []string, topic string, stderr io.Writer) (*avroDecode
 		}
 		d.byFP[s.Fingerprint()] = s
 		d.schemas = append(d.schemas, s)
-		d.views[s] = avroTypeOf(s)
 	}
 	return d, nil
 }
 
-// decode returns r's value as JSON when it is Avro written with a known
-// schema; false means print the value as it is. An Avro record it cannot
-// decode is noted on stderr, once per fingerprint or id.
-func (d *avroDecoder) decode(r *kgo.Record) (any, bool) {
+// decode returns r's value as JSON (schema.DecodeJSON) when it is Avro
+// written with a known schema; false means print the value as it is. An
+// Avro record it cannot decode is noted on stderr, once per fingerprint or
+// id.
+func (d *avroDecoder) decode(r *kgo.Record) (json.RawMessage, bool) {
 	h, body, err := schema.ReadHeader(r.Value)
 	if err != nil {
 		return nil, false // not Avro
@@ -298,13 +290,13 @@ func (d *avroDecoder) decode(r *kgo.Record) (any, bool) {
 		d.note(fmt.Sprintf("fp %d", h.Fingerprint), fmt.Sprintf("unknown schema fingerprint 0x%016x: printing raw bytes", h.Fingerprint))
 		return nil, false
 	}
-	var v any
-	if err := w.Decode(body, &v); err != nil {
+	v, err := w.DecodeJSON(body)
+	if err != nil {
 		d.note(fmt.Sprintf("bad %s %d %d", h.Framing, h.Fingerprint, h.ID),
 			fmt.Sprintf("%s/%d@%d: cannot decode as %s: %v: printing raw bytes", r.Topic, r.Partition, r.Offset, w.Name(), err))
 		return nil, false
 	}
-	return jsonView(d.views[w], v), true
+	return v, true
 }
 
 // learnID returns the schema of a Confluent registry id: the one --schema
@@ -343,279 +335,4 @@ func (d *avroDecoder) note(key, msg string) {
 	}
 	d.noted[key] = true
 	fmt.Fprintf(d.stderr, "actord: consume %s: %s\n", d.topic, msg)
-}
-
-// avroType is the part of an Avro schema that decides how a decoded value
-// prints as JSON: the record field order, and the logical types whose Go
-// values alone are ambiguous (a date and a timestamp are both time.Time).
-// A nil *avroType prints values by their Go type alone.
-type avroType struct {
-	kind     string // record, enum, fixed, array, map, union, or a primitive
-	logical  string
-	scale    int
-	fields   []avroField // record
-	items    *avroType   // array items, map values
-	branches []*avroType // union
-}
-
-type avroField struct {
-	name string
-	typ  *avroType
-}
-
-// avroTypeOf reads s's JSON into its avroType. s has been parsed by the
-// schema package already, so anything unexpected only loses detail.
-func avroTypeOf(s *schema.Schema) *avroType {
-	dec := json.NewDecoder(strings.NewReader(s.String()))
-	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
-		return nil
-	}
-	b := avroTypeBuilder{named: map[string]*avroType{}}
-	return b.build(v, "")
-}
-
-type avroTypeBuilder struct {
-	named map[string]*avroType // by full name
-}
-
-var avroPrimitives = map[string]bool{
-	"null": true, "boolean": true, "int": true, "long": true,
-	"float": true, "double": true, "bytes": true, "string": true,
-}
-
-func (b avroTypeBuilder) build(v any, ns string) *avroType {
-	switch x := v.(type) {
-	case string:
-		if avroPrimitives[x] {
-			return &avroType{kind: x}
-		}
-		return b.lookup(x, ns)
-	case []any:
-		t := &avroType{kind: "union"}
-		for _, br := range x {
-			t.branches = append(t.branches, b.build(br, ns))
-		}
-		return t
-	case map[string]any:
-		kind, ok := x["type"].(string)
-		if !ok {
-			return b.build(x["type"], ns)
-		}
-		t := &avroType{kind: kind}
-		switch kind {
-		case "record", "error", "enum", "fixed":
-			if kind == "error" {
-				t.kind = "record"
-			}
-			full, inner := avroFullName(x, ns)
-			b.named[full] = t // before the fields: a record may refer to itself
-			if t.kind == "record" {
-				fields, _ := x["fields"].([]any)
-				for _, f := range fields {
-					fm, _ := f.(map[string]any)
-					name, _ := fm["name"].(string)
-					t.fields = append(t.fields, avroField{name: name, typ: b.build(fm["type"], inner)})
-				}
-			}
-		case "array":
-			t.items = b.build(x["items"], ns)
-		case "map":
-			t.items = b.build(x["values"], ns)
-		default:
-			if !avroPrimitives[kind] {
-				return b.lookup(kind, ns)
-			}
-		}
-		t.logical, _ = x["logicalType"].(string)
-		if n, ok := x["scale"].(json.Number); ok {
-			if i, err := n.Int64(); err == nil && i >= 0 && i < 1000 {
-				t.scale = int(i)
-			}
-		}
-		return t
-	}
-	return nil
-}
-
-// lookup finds a named type referred to from namespace ns.
-func (b avroTypeBuilder) lookup(name, ns string) *avroType {
-	if !strings.Contains(name, ".") && ns != "" {
-		if t, ok := b.named[ns+"."+name]; ok {
-			return t
-		}
-	}
-	return b.named[name]
-}
-
-// avroFullName returns a named type's full name and the namespace its
-// own definitions are in, as the Avro specification resolves them.
-func avroFullName(m map[string]any, ns string) (full, inner string) {
-	name, _ := m["name"].(string)
-	if i := strings.LastIndexByte(name, '.'); i >= 0 {
-		return name, name[:i]
-	}
-	if explicit, ok := m["namespace"].(string); ok {
-		ns = explicit
-	}
-	if ns == "" {
-		return name, ""
-	}
-	return ns + "." + name, ns
-}
-
-// branchFor returns the union branch a decoded value came from, as far as
-// printing needs to know; nil when its Go type says enough.
-func (t *avroType) branchFor(v any) *avroType {
-	for _, b := range t.branches {
-		if b == nil {
-			continue
-		}
-		switch x := v.(type) {
-		case time.Time:
-			if b.logical == "date" || strings.HasPrefix(b.logical, "timestamp-") {
-				return b
-			}
-		case time.Duration:
-			if strings.HasPrefix(b.logical, "time-") {
-				return b
-			}
-		case *big.Rat:
-			if b.logical == "decimal" {
-				return b
-			}
-		case []any:
-			if b.kind == "array" {
-				return b
-			}
-		case map[string]any:
-			if b.kind == "map" || b.kind == "record" && b.hasFields(x) {
-				return b
-			}
-		}
-	}
-	return nil
-}
-
-// hasFields reports whether m holds exactly the record's fields.
-func (t *avroType) hasFields(m map[string]any) bool {
-	if len(m) != len(t.fields) {
-		return false
-	}
-	for _, f := range t.fields {
-		if _, ok := m[f.name]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// jsonView is a value decoded by Schema.Decode (into an any) as JSON that
-// `produce --schema` reads back to the same record: records with their
-// fields in schema order, timestamps RFC 3339 in UTC, dates
-// "2006-01-02", times of day in the unit of their type, decimals exact,
-// bytes as jsonBytes, NaN and infinities as strings (JSON has no such
-// numbers).
-func jsonView(t *avroType, v any) any {
-	if t != nil && t.kind == "union" {
-		t = t.branchFor(v)
-	}
-	var items *avroType
-	if t != nil {
-		items = t.items
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		if t != nil && t.kind == "record" && t.hasFields(x) {
-			obj := make(jsonObject, 0, len(t.fields))
-			for _, f := range t.fields {
-				obj = append(obj, jsonMember{f.name, jsonView(f.typ, x[f.name])})
-			}
-			return obj
-		}
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = jsonView(items, e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = jsonView(items, e)
-		}
-		return out
-	case time.Time:
-		if t != nil && t.logical == "date" {
-			return x.UTC().Format(time.DateOnly)
-		}
-		return x.UTC().Format(time.RFC3339Nano)
-	case time.Duration:
-		if t != nil && t.logical == "time-millis" {
-			return x.Milliseconds()
-		}
-		return x.Microseconds()
-	case *big.Rat:
-		return decimalJSON(t, x)
-	case []byte:
-		return jsonBytes(x)
-	case float32:
-		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Sprint(f)
-		}
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Sprint(x)
-		}
-	}
-	return v
-}
-
-// decimalJSON is an Avro decimal as an exact JSON number: with its type's
-// scale, or the fewest digits that hold it exactly.
-func decimalJSON(t *avroType, r *big.Rat) any {
-	if t != nil && t.logical == "decimal" {
-		return json.Number(r.FloatString(t.scale))
-	}
-	for scale := 0; scale <= 100; scale++ {
-		s := r.FloatString(scale)
-		if back, ok := new(big.Rat).SetString(s); ok && back.Cmp(r) == 0 {
-			return json.Number(s)
-		}
-	}
-	return r.RatString()
-}
-
-// jsonObject is a JSON object that keeps its members in order, so records
-// print their fields in schema order.
-type jsonObject []jsonMember
-
-type jsonMember struct {
-	name  string
-	value any
-}
-
-// MarshalJSON writes the members in order, without HTML escaping (as the
-// encoders of consume do).
-func (o jsonObject) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	buf.WriteByte('{')
-	for i, m := range o {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		if err := enc.Encode(m.name); err != nil {
-			return nil, err
-		}
-		buf.Truncate(buf.Len() - 1) // Encode's newline
-		buf.WriteByte(':')
-		if err := enc.Encode(m.value); err != nil {
-			return nil, err
-		}
-		buf.Truncate(buf.Len() - 1)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
 }

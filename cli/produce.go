@@ -111,8 +111,7 @@ func loadSchema(path string) (*schema.Schema, error) {
 // json.Number so that a long keeps all its digits.
 func jsonToAvro(s *schema.Schema) func([]byte) ([]byte, error) {
 	serde := schema.NewSerde(s)
-	t := avroTypeOf(s)
-	wantObject := t != nil && t.kind == "record"
+	wantObject := s.Type() == "record"
 	return func(b []byte) ([]byte, error) {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
