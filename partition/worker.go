@@ -16,7 +16,6 @@ import (
 type work struct {
 	owner  *partitionActor
 	worker *actor.PID
-	lane   *lane // partition mode's lane
 	// recs are partition mode's records, a slice of a fetched batch; ents
 	// those of key and unordered modes. Only the first record can be on a
 	// retry: first is its attempt. retry is the failed record that an

@@ -1,0 +1,106 @@
+package partition
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// partitionChunk is the most records of one partition-mode run.
+const partitionChunk = 512
+
+// partitionMode runs one record of the partition at a time, in offset
+// order. It needs no tracker and allocates nothing per record: seq is its
+// queue (fetched batches in offset order, none empty, the runs slices of
+// them), and every record ahead of seq is finished, so a finished run is
+// marked at once.
+type partitionMode struct {
+	a   *partitionActor
+	seq [][]*kgo.Record
+	// head is the front record's state once it has failed.
+	head    *rec
+	busy    bool // a worker has a run
+	waiting bool // a retry backoff or a dead-letter write holds the partition
+}
+
+func newPartitionMode(a *partitionActor) *partitionMode { return &partitionMode{a: a} }
+
+func (m *partitionMode) accept(recs []*kgo.Record) { m.seq = append(m.seq, recs) }
+
+// next is up to partitionChunk records from the front of seq, the first on
+// head's attempt if it failed before.
+func (m *partitionMode) next(int) *work {
+	if m.busy || m.waiting || len(m.seq) == 0 {
+		return nil
+	}
+	m.busy = true
+	front := m.seq[0]
+	n := min(len(front), partitionChunk)
+	w := m.a.newWork()
+	w.recs, w.first, w.stopOnFail = front[:n:n], 1, true
+	if m.head != nil {
+		w.first = m.head.attempt
+	}
+	if n == len(front) {
+		m.seq[0] = nil
+		m.seq = m.seq[1:]
+	} else {
+		m.seq[0] = front[n:]
+	}
+	return w
+}
+
+// progress marks through the run's last succeeded record: it is the only
+// run out, and all before it is finished.
+func (m *partitionMode) progress(w *work, upTo int) {
+	m.a.markRecord(w.recs[upTo-1], upTo-w.reported)
+}
+
+// done marks the records that succeeded and puts the failed one (the last
+// it ran, if any) and those it did not reach back at the front of seq.
+func (m *partitionMode) done(c actor.Context, w *work) (handled, retried int) {
+	m.busy = false
+	ok, ferr := w.succeeded()
+	handled = max(ok-w.reported, 0)
+	if handled > 0 {
+		m.a.markRecord(w.recs[ok-1], handled)
+	}
+	if ok > 0 {
+		m.head = nil // the head ran through
+	}
+	// w.recs is a slice of the fetched batch: let go of the finished
+	// records (and the fetch buffers behind them).
+	clear(w.recs[:ok])
+	if rest := w.recs[ok:]; len(rest) > 0 {
+		m.seq = append([][]*kgo.Record{rest}, m.seq...)
+	}
+	if ferr != nil {
+		if m.head == nil {
+			m.head = &rec{r: w.recs[ok], attempt: 1}
+		}
+		m.waiting = true
+		if m.a.failed(c, m.head, ferr) {
+			retried++
+		}
+	}
+	return handled, retried
+}
+
+func (m *partitionMode) retry(*rec) { m.waiting = false }
+
+// finish pops x, the head of seq with everything before it finished, and
+// marks it.
+func (m *partitionMode) finish(x *rec) {
+	if len(m.seq) > 0 && m.seq[0][0] == x.r {
+		front := m.seq[0]
+		front[0] = nil
+		if len(front) == 1 {
+			m.seq[0] = nil
+			m.seq = m.seq[1:]
+		} else {
+			m.seq[0] = front[1:]
+		}
+		m.a.markRecord(x.r, 1)
+	}
+	m.head = nil
+	m.waiting = false
+}
