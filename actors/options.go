@@ -161,7 +161,13 @@ func DefaultRetryPolicy() Policy { return supervisor.DefaultPolicy() }
 // RetryPolicy sets the whole retry policy at once; every field must be
 // valid (see supervisor.Policy.Validate): start from DefaultRetryPolicy.
 func RetryPolicy(p Policy) HandlerOption {
-	return handlingOpt(func(h *handling) { h.policy = p })
+	return handlingOpt(func(h *handling) {
+		if err := p.Validate(); err != nil {
+			h.bad("actors.RetryPolicy(%+v): %v", p, err)
+			return
+		}
+		h.policy = p
+	})
 }
 
 // DeadLetterTopic sets where exhausted and permanently failed records go;
