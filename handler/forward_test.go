@@ -13,10 +13,10 @@ import (
 
 func TestForwardProducesKeyValueAndHeaders(t *testing.T) {
 	b := startBroker(t)
-	rt := newRuntime(t, b.Addr())
+	rt := newRuntime(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	createTopic(t, b.Addr(), "orders.copy")
+	createTopic(t, b, "orders.copy")
 	fn := newHandler(t, config.Handler{Forward: &config.ForwardHandler{Topic: "orders.copy"}}, rt)
 	m := message()
 	if err := fn(ctx, m); err != nil {

@@ -1,7 +1,7 @@
 package handler_test
 
 import (
-	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,43 +10,31 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
+	"github.com/actord/actord/actortest"
 	"github.com/actord/actord/broker"
 	"github.com/actord/actord/config"
 	"github.com/actord/actord/handler"
-	"github.com/actord/actord/internal/kafkatest"
 )
 
 // startBroker runs an embedded broker over TCP for one test.
 func startBroker(t *testing.T) *broker.Broker {
 	t.Helper()
-	return kafkatest.Broker(t, broker.Config{AutoCreateTopics: true, DefaultPartitions: 1})
+	return actortest.Broker(t)
 }
 
-// newRuntime builds a runtime on the broker at addr, stopped at cleanup.
-func newRuntime(t *testing.T, addr string) *actors.Runtime {
+// newRuntime builds a runtime on the broker b (short commit interval and
+// drain timeout, errors logged only), stopped at cleanup.
+func newRuntime(t *testing.T, b actortest.Cluster) *actors.Runtime {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Kafka.BootstrapServers = addr
-	cfg.Runtime.CommitInterval = 100 * time.Millisecond
-	cfg.Runtime.DrainTimeout = 5 * time.Second
-	cfg.Log.Level = "error"
-	rt, err := actors.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err := rt.Stop(ctx); err != nil {
-			t.Errorf("stopping runtime: %v", err)
-		}
-	})
-	return rt
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	return actortest.Runtime(t, b, actors.WithLogger(quiet))
 }
 
 // createTopic creates a one-partition topic: the runtime's producer does
 // not create topics on use.
-func createTopic(t *testing.T, addr, topic string) { kafkatest.CreateTopic(t, addr, topic, 1) }
+func createTopic(t *testing.T, b actortest.Cluster, topic string) {
+	actortest.CreateTopic(t, b, topic, 1)
+}
 
 // newHandler is handler.New that fails the test on error.
 func newHandler(t *testing.T, h config.Handler, rt *actors.Runtime) handler.Func {
@@ -87,4 +75,4 @@ func message() actors.Message[[]byte] {
 }
 
 // eventually polls cond until it holds or d passes.
-var eventually = kafkatest.Eventually
+var eventually = actortest.Eventually

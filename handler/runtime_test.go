@@ -39,12 +39,12 @@ fi
 	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	createTopic(t, b.Addr(), "jobs")
+	createTopic(t, b, "jobs")
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "jobs", Key: []byte("k1"), Value: []byte("payload")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 
-	rt := newRuntime(t, b.Addr())
+	rt := newRuntime(t, b)
 	fn, err := handler.New(config.Handler{Exec: []string{script}}, rt, os.Stdout)
 	if err != nil {
 		t.Fatal(err)
