@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/partition"
+	dlqpkg "github.com/actord/actord/dlq"
 )
 
 // dlqCLI runs actord in-process like runCLI. Until root.go registers the
@@ -108,14 +108,14 @@ func dlqSourceRecord(topic string, i int) *kgo.Record {
 
 // dlqWriteDeadLetters writes the dead letters of srcs to dlq (which exists, as
 // the runtime creates it) the way the runtime does
-// (actors.DeadLetterRecord), after edit (optional) had its say, and waits
+// (dlq.Record), after edit (optional) had its say, and waits
 // for their acknowledgement.
 func dlqWriteDeadLetters(t *testing.T, ctx context.Context, addr, dlq string, srcs []*kgo.Record, edit func(i int, dl *kgo.Record)) {
 	t.Helper()
 	cl := dlqTestClient(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	dls := make([]*kgo.Record, len(srcs))
 	for i, src := range srcs {
-		dls[i] = actors.DeadLetterRecord(dlq, src, partition.Failure{
+		dls[i] = dlqpkg.Record(dlq, src, dlqpkg.Failure{
 			Group: "processor", Attempts: 3, Err: errors.New("boom"), FailedAt: time.Now(),
 		})
 		if edit != nil {

@@ -145,4 +145,3 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 	}
 	return cfg, nil
 }
-

@@ -1,4 +1,4 @@
-package config
+package fromconfig_test
 
 import (
 	"context"
@@ -19,6 +19,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/config"
+	"github.com/actord/actord/internal/fromconfig"
 )
 
 // writeFile writes content to name in dir and returns the path.
@@ -43,9 +46,9 @@ func cluster(t *testing.T, opts ...kfake.Opt) string {
 }
 
 // ping builds a client from k and pings the cluster.
-func ping(t *testing.T, k Kafka) error {
+func ping(t *testing.T, k config.Kafka) error {
 	t.Helper()
-	opts, err := k.ClientOpts()
+	opts, err := fromconfig.ClientOpts(k)
 	if err != nil {
 		t.Fatalf("ClientOpts: %v", err)
 	}
@@ -59,8 +62,8 @@ func ping(t *testing.T, k Kafka) error {
 	return cl.Ping(ctx)
 }
 
-func kafkaFor(addr string) Kafka {
-	k := Default().Kafka
+func kafkaFor(addr string) config.Kafka {
+	k := config.Default().Kafka
 	k.BootstrapServers = addr
 	k.ClientID = "test"
 	k.RequestTimeout = 2 * time.Second
@@ -70,24 +73,24 @@ func kafkaFor(addr string) Kafka {
 func TestClientOptsSASL(t *testing.T) {
 	dir := t.TempDir()
 	addr := cluster(t, kfake.EnableSASL(),
-		kfake.Superuser(MechanismPlain, "plain-user", "plain-pass"),
-		kfake.Superuser(MechanismScramSHA256, "scram-user", "scram-pass"),
-		kfake.Superuser(MechanismScramSHA512, "scram512-user", "scram512-pass"),
+		kfake.Superuser(config.MechanismPlain, "plain-user", "plain-pass"),
+		kfake.Superuser(config.MechanismScramSHA256, "scram-user", "scram-pass"),
+		kfake.Superuser(config.MechanismScramSHA512, "scram512-user", "scram512-pass"),
 	)
 	cases := []struct {
 		name string
-		sasl SASL
+		sasl config.SASL
 		ok   bool
 	}{
-		{"plain", SASL{Mechanism: MechanismPlain, User: "plain-user", Password: "plain-pass"}, true},
-		{"plain password file with newline", SASL{Mechanism: MechanismPlain, User: "plain-user",
+		{"plain", config.SASL{Mechanism: config.MechanismPlain, User: "plain-user", Password: "plain-pass"}, true},
+		{"plain password file with newline", config.SASL{Mechanism: config.MechanismPlain, User: "plain-user",
 			PasswordFile: writeFile(t, dir, "pw", "plain-pass\n")}, true},
-		{"password file wins", SASL{Mechanism: MechanismPlain, User: "plain-user", Password: "wrong",
+		{"password file wins", config.SASL{Mechanism: config.MechanismPlain, User: "plain-user", Password: "wrong",
 			PasswordFile: writeFile(t, dir, "pw2", "plain-pass\r\n")}, true},
-		{"scram-sha-256", SASL{Mechanism: MechanismScramSHA256, User: "scram-user", Password: "scram-pass"}, true},
-		{"scram-sha-512", SASL{Mechanism: MechanismScramSHA512, User: "scram512-user", Password: "scram512-pass"}, true},
-		{"wrong password", SASL{Mechanism: MechanismPlain, User: "plain-user", Password: "nope"}, false},
-		{"no sasl", SASL{}, false},
+		{"scram-sha-256", config.SASL{Mechanism: config.MechanismScramSHA256, User: "scram-user", Password: "scram-pass"}, true},
+		{"scram-sha-512", config.SASL{Mechanism: config.MechanismScramSHA512, User: "scram512-user", Password: "scram512-pass"}, true},
+		{"wrong password", config.SASL{Mechanism: config.MechanismPlain, User: "plain-user", Password: "nope"}, false},
+		{"no sasl", config.SASL{}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,12 +114,12 @@ func TestClientOptsTLS(t *testing.T) {
 	addr := cluster(t, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{serverCert}}))
 
 	k := kafkaFor(addr)
-	k.TLS = TLS{Enabled: true, CAFile: caFile}
+	k.TLS = config.TLS{Enabled: true, CAFile: caFile}
 	if err := ping(t, k); err != nil {
 		t.Errorf("ping over TLS with the CA: %v", err)
 	}
 
-	k.TLS = TLS{Enabled: true, CAFile: caFile, ServerName: "other.example"}
+	k.TLS = config.TLS{Enabled: true, CAFile: caFile, ServerName: "other.example"}
 	if err := ping(t, k); err == nil {
 		t.Errorf("ping with a server name the certificate lacks succeeded")
 	}
@@ -129,31 +132,31 @@ func TestClientOptsErrors(t *testing.T) {
 	empty := writeFile(t, dir, "empty", "\n")
 	cases := []struct {
 		name string
-		k    Kafka
+		k    config.Kafka
 		want []string
 	}{
-		{"missing CA file", Kafka{TLS: TLS{Enabled: true, CAFile: missing}},
+		{"missing CA file", config.Kafka{TLS: config.TLS{Enabled: true, CAFile: missing}},
 			[]string{"kafka.tls.ca_file", missing}},
-		{"CA file without PEM", Kafka{TLS: TLS{Enabled: true, CAFile: notPEM}},
+		{"CA file without PEM", config.Kafka{TLS: config.TLS{Enabled: true, CAFile: notPEM}},
 			[]string{"kafka.tls.ca_file", notPEM, "no PEM certificate"}},
-		{"missing cert file", Kafka{TLS: TLS{Enabled: true, CertFile: missing, KeyFile: notPEM}},
+		{"missing cert file", config.Kafka{TLS: config.TLS{Enabled: true, CertFile: missing, KeyFile: notPEM}},
 			[]string{"kafka.tls.cert_file", missing}},
-		{"missing key file", Kafka{TLS: TLS{Enabled: true, CertFile: notPEM, KeyFile: missing}},
+		{"missing key file", config.Kafka{TLS: config.TLS{Enabled: true, CertFile: notPEM, KeyFile: missing}},
 			[]string{"kafka.tls.key_file", missing}},
-		{"bad key pair", Kafka{TLS: TLS{Enabled: true, CertFile: notPEM, KeyFile: notPEM}},
+		{"bad key pair", config.Kafka{TLS: config.TLS{Enabled: true, CertFile: notPEM, KeyFile: notPEM}},
 			[]string{"kafka.tls", notPEM}},
-		{"cert without key", Kafka{TLS: TLS{Enabled: true, CertFile: notPEM}},
+		{"cert without key", config.Kafka{TLS: config.TLS{Enabled: true, CertFile: notPEM}},
 			[]string{"cert_file and key_file go together"}},
-		{"missing password file", Kafka{SASL: SASL{Mechanism: MechanismPlain, User: "u", Password: "hunter2", PasswordFile: missing}},
+		{"missing password file", config.Kafka{SASL: config.SASL{Mechanism: config.MechanismPlain, User: "u", Password: "hunter2", PasswordFile: missing}},
 			[]string{"kafka.sasl.password_file", missing}},
-		{"empty password file", Kafka{SASL: SASL{Mechanism: MechanismPlain, User: "u", PasswordFile: empty}},
+		{"empty password file", config.Kafka{SASL: config.SASL{Mechanism: config.MechanismPlain, User: "u", PasswordFile: empty}},
 			[]string{"kafka.sasl.password_file", empty, "is empty"}},
-		{"unknown mechanism", Kafka{SASL: SASL{Mechanism: "GSSAPI", User: "u", Password: "hunter2"}},
+		{"unknown mechanism", config.Kafka{SASL: config.SASL{Mechanism: "GSSAPI", User: "u", Password: "hunter2"}},
 			[]string{`kafka.sasl.mechanism: "GSSAPI"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := tc.k.ClientOpts()
+			_, err := fromconfig.ClientOpts(tc.k)
 			if err == nil {
 				t.Fatalf("ClientOpts: no error, want one with %q", tc.want)
 			}
@@ -170,28 +173,9 @@ func TestClientOptsErrors(t *testing.T) {
 }
 
 func TestClientOptsTLSOffIgnoresFiles(t *testing.T) {
-	k := Kafka{BootstrapServers: "h:1", TLS: TLS{CAFile: "/does/not/exist"}}
-	if _, err := k.ClientOpts(); err != nil {
+	k := config.Kafka{BootstrapServers: "h:1", TLS: config.TLS{CAFile: "/does/not/exist"}}
+	if _, err := fromconfig.ClientOpts(k); err != nil {
 		t.Errorf("ClientOpts with TLS off read the CA file: %v", err)
-	}
-}
-
-func TestRedacted(t *testing.T) {
-	c := validConfig()
-	c.Kafka.SASL = SASL{Mechanism: MechanismPlain, User: "u", Password: "hunter2"}
-	c.Consumers[0].Handler = Handler{HTTP: &HTTPHandler{URL: "https://u:s3cret@hooks.local/x"}}
-	r := c.Redacted()
-	if r.Kafka.SASL.Password != "***" || r.Kafka.SASL.User != "u" {
-		t.Errorf("redacted SASL = %+v", r.Kafka.SASL)
-	}
-	if got := r.Consumers[0].Handler.HTTP.URL; strings.Contains(got, "s3cret") || !strings.Contains(got, "hooks.local") {
-		t.Errorf("redacted URL = %q", got)
-	}
-	if c.Kafka.SASL.Password != "hunter2" || c.Consumers[0].Handler.HTTP.URL != "https://u:s3cret@hooks.local/x" {
-		t.Errorf("Redacted modified its receiver")
-	}
-	if got := (Config{}).Redacted().Kafka.SASL.Password; got != "" {
-		t.Errorf("empty password redacted to %q, want it left empty", got)
 	}
 }
 

@@ -1,4 +1,8 @@
-package broker_test
+package fromconfig_test
+
+// These tests run the embedded broker's security (SASL, TLS, mutual TLS)
+// end to end through the one way actord configures it: the broker.* keys
+// through BrokerSecurity, clients from the kafka.* keys through ClientOpts.
 
 import (
 	"context"
@@ -18,15 +22,33 @@ import (
 
 	"github.com/actord/actord/broker"
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/internal/fromconfig"
 	"github.com/actord/actord/internal/kafkatest"
 )
+
+func testCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func start(t *testing.T, cfg broker.Config) *broker.Broker {
+	t.Helper()
+	b, err := broker.Start(cfg)
+	if err != nil {
+		t.Fatalf("Start(%+v): %v", cfg, err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
 
 // secureBroker starts a broker from the broker.* keys of bc.
 func secureBroker(t *testing.T, bc config.Broker, dataDir string) *broker.Broker {
 	t.Helper()
-	sec, err := broker.SecurityFrom(bc)
+	sec, err := fromconfig.BrokerSecurity(bc)
 	if err != nil {
-		t.Fatalf("SecurityFrom: %v", err)
+		t.Fatalf("BrokerSecurity: %v", err)
 	}
 	return start(t, broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DataDir: dataDir, Security: sec})
 }
@@ -46,11 +68,11 @@ func (c *connCounter) OnBrokerConnect(kgo.BrokerMetadata, time.Duration, net.Con
 	c.n.Add(1)
 }
 
-// kafkaClient builds a client the one way actord does: config.Kafka's
-// ClientOpts, then the caller's options.
+// kafkaClient builds a client the one way actord does: ClientOpts of the
+// kafka section, then the caller's options.
 func kafkaClient(t *testing.T, k config.Kafka, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	base, err := k.ClientOpts()
+	base, err := fromconfig.ClientOpts(k)
 	if err != nil {
 		t.Fatalf("ClientOpts: %v", err)
 	}
@@ -369,7 +391,7 @@ func TestDataDirKeepsNoCredentials(t *testing.T) {
 	}
 }
 
-func TestSecurityFrom(t *testing.T) {
+func TestBrokerSecurity(t *testing.T) {
 	p := kafkatest.NewPKI(t)
 	const secret = "hunter2-secret"
 	missing := filepath.Join(t.TempDir(), "missing")
@@ -394,9 +416,9 @@ func TestSecurityFrom(t *testing.T) {
 	}
 	for _, c := range errCases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := broker.SecurityFrom(c.in)
+			_, err := fromconfig.BrokerSecurity(c.in)
 			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
-				t.Fatalf("SecurityFrom: %v, want %q...", err, c.want)
+				t.Fatalf("BrokerSecurity: %v, want %q...", err, c.want)
 			}
 			if strings.Contains(err.Error(), secret) {
 				t.Fatalf("error %q holds the password", err)
@@ -404,7 +426,7 @@ func TestSecurityFrom(t *testing.T) {
 		})
 	}
 
-	sec, err := broker.SecurityFrom(config.Broker{
+	sec, err := fromconfig.BrokerSecurity(config.Broker{
 		SASL: config.SASL{Mechanism: "SCRAM-SHA-256", User: "admin", Password: secret},
 		TLS:  config.BrokerTLS{CertFile: p.CertFile, KeyFile: p.KeyFile, ClientCAFile: p.CAFile},
 	})
