@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actord/actord/broker"
+	"github.com/actord/actord/actortest"
 	"github.com/actord/actord/internal/kafkatest"
 )
 
@@ -35,7 +35,7 @@ func deadlineCtx(t *testing.T, d time.Duration) context.Context {
 // returns its address.
 func startTestBroker(t *testing.T) string {
 	t.Helper()
-	return kafkatest.Broker(t, broker.Config{AutoCreateTopics: true}).Addr()
+	return actortest.Broker(t).Addr()
 }
 
 // cliResult is what one in-process `actord` invocation produced.

@@ -15,11 +15,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/actord/actord/internal/kafkatest"
+	"github.com/actord/actord/actortest"
 )
 
 // waitFor polls cond until it holds or d passes.
-var waitFor = kafkatest.Eventually
+var waitFor = actortest.Eventually
 
 // `actord start` end to end: an exec handler that succeeds, asks for a
 // retry once (exit 75) and fails for good (exit 1, dead-lettered), then
