@@ -45,7 +45,7 @@ bench:
 # restarts (each scenario prints one `scenario=... sent= handled= lost=
 # duplicated=` line; docs/reliability.md keeps the last run's figures),
 # then FUZZTIME of fuzzing for each fuzz target of config loading, record
-# decoding (JSON, Avro, dead-letter headers) and the command line's value
+# decoding (JSON, Avro, dead-letter headers, package dlq's Parse) and the command line's value
 # parsing.
 FUZZTIME ?= 30s
 test-long:
@@ -54,5 +54,6 @@ test-long:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./schema/
 	$(GO) test -run '^$$' -fuzz '^FuzzJSONDecode$$' -fuzztime $(FUZZTIME) ./actors/
 	$(GO) test -run '^$$' -fuzz '^FuzzDeadLetterRecord$$' -fuzztime $(FUZZTIME) ./actors/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./dlq/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHeaders$$' -fuzztime $(FUZZTIME) ./cli/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTopicConfigs$$' -fuzztime $(FUZZTIME) ./cli/
