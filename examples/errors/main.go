@@ -34,7 +34,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/broker"
 	"github.com/actord/actord/dlq"
 	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/topics"
@@ -73,15 +72,12 @@ func main() {
 func start(brokers string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if brokers == "" {
-		b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		brokers = b.Addr()
+	brokers, _, closeBroker, err := shop.Cluster(brokers)
+	if err != nil {
+		return err
 	}
-	_, err := run(ctx, brokers, os.Stdout)
+	defer closeBroker()
+	_, err = run(ctx, brokers, os.Stdout)
 	return err
 }
 

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/broker"
 	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/schema"
 )
@@ -55,15 +54,15 @@ func start(brokers string, orders int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	seed := 0
-	if brokers == "" {
-		b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		brokers, seed = b.Addr(), orders
+	brokers, embedded, closeBroker, err := shop.Cluster(brokers)
+	if err != nil {
+		return err
 	}
-	_, err := run(ctx, brokers, seed, os.Stdout)
+	defer closeBroker()
+	if embedded {
+		seed = orders
+	}
+	_, err = run(ctx, brokers, seed, os.Stdout)
 	return err
 }
 

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/broker"
 	"github.com/actord/actord/examples/shop"
 )
 
@@ -41,15 +40,12 @@ func main() {
 func start(brokers string, n int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if brokers == "" {
-		b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		brokers = b.Addr()
+	brokers, _, closeBroker, err := shop.Cluster(brokers)
+	if err != nil {
+		return err
 	}
-	_, err := run(ctx, brokers, n, os.Stdout)
+	defer closeBroker()
+	_, err = run(ctx, brokers, n, os.Stdout)
 	return err
 }
 
