@@ -10,7 +10,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/partition"
 )
 
 // Side is one consumer under test: a raw franz-go poll loop or an actord
@@ -21,7 +20,7 @@ type Side struct {
 	// Raw is the hand-rolled franz-go loop; otherwise actord runs with
 	// Ordering and Concurrency.
 	Raw         bool
-	Ordering    partition.Ordering
+	Ordering    actors.OrderingMode
 	Concurrency int
 	// MaxInFlight overrides the in-flight cap of an actord side (0: the
 	// runtime default, 1,000 per partition).
@@ -33,9 +32,9 @@ type Side struct {
 func ConsumeSides(concurrency int) []Side {
 	return []Side{
 		{Name: "raw franz-go poll loop", Raw: true},
-		{Name: "actord partition mode", Ordering: partition.ByPartition},
-		{Name: "actord key mode c" + strconv.Itoa(concurrency), Ordering: partition.ByKey, Concurrency: concurrency},
-		{Name: "actord unordered c" + strconv.Itoa(concurrency), Ordering: partition.Unordered, Concurrency: concurrency},
+		{Name: "actord partition mode", Ordering: actors.ByPartition},
+		{Name: "actord key mode c" + strconv.Itoa(concurrency), Ordering: actors.ByKey, Concurrency: concurrency},
+		{Name: "actord unordered c" + strconv.Itoa(concurrency), Ordering: actors.Unordered, Concurrency: concurrency},
 	}
 }
 
@@ -56,7 +55,7 @@ func (e *Env) StartConsumer(s Side, topic, group string, fn Handler) (Running, e
 	if err != nil {
 		return nil, err
 	}
-	opts := []actors.Option{actors.Ordering(s.Ordering), actors.NoDeadLetter()}
+	opts := []actors.ConsumerOption{actors.Ordering(s.Ordering), actors.NoDeadLetter()}
 	if s.Concurrency > 0 {
 		opts = append(opts, actors.Concurrency(s.Concurrency))
 	}
@@ -93,10 +92,10 @@ func (e *Env) startRaw(topic, group string, fn Handler) (Running, error) {
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(e.Config().Runtime.CommitInterval),
+		kgo.AutoCommitInterval(CommitInterval),
 		kgo.BlockRebalanceOnPoll(),
-		kgo.FetchMaxWait(50*time.Millisecond),
-		kgo.FetchMaxPartitionBytes(int32(e.Config().Runtime.FetchPartitionBytes)),
+		kgo.FetchMaxWait(FetchMaxWait),
+		kgo.FetchMaxPartitionBytes(FetchPartitionBytes),
 		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
 			cl.CommitMarkedOffsets(ctx)
 		}),

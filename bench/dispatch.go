@@ -45,7 +45,7 @@ func DispatchBenchmark(s Side) func(*testing.B) {
 		target := int64(b.N)
 		h := partition.Spawn(sys.Root, sys.Root, partition.Config{
 			Group: "bench", Topic: "bench", Ordering: s.Ordering, Concurrency: s.Concurrency,
-			MaxInFlight: s.MaxInFlight, Policy: supervisor.DefaultPolicy(),
+			MaxInFlight: s.MaxInFlight, Pipeline: supervisor.Pipeline{Policy: supervisor.DefaultPolicy()},
 			Handle: func(context.Context, *kgo.Record, int) error { return nil },
 			Mark: func(_ int32, next int64) {
 				if next == target {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/broker"
-	"github.com/actord/actord/config"
 )
 
 // ValueSize is the size of every record value the scenarios produce.
@@ -106,28 +105,56 @@ func (e *Env) Name(prefix string) string {
 	return prefix + "-" + strconv.Itoa(e.seq)
 }
 
-// Config is the runtime configuration every actord side runs with: the
-// defaults (commit every second, 1,000 records in flight per partition,
-// metrics collected) pointed at the broker, logging errors only, with no
-// HTTP listener.
-func (e *Env) Config() config.Config {
-	cfg := config.Default()
-	cfg.Kafka.BootstrapServers = e.Addr
-	cfg.Runtime.DrainTimeout = 10 * time.Second
-	cfg.Log.Level = "error"
-	// No metrics endpoint: runtimes come and go during a run, and the
-	// memory children run beside the parent.
-	cfg.HTTP.Listen = ""
-	return cfg
+// The settings of every comparison, one home each: the actord sides get
+// them as runtime options (RuntimeOptions), the raw franz-go sides as
+// client options (ClientOpts, ProducerOpts and the raw consume loop), so
+// that both fetch as much, wait as long for a fetch and commit as often.
+// They are the runtime's defaults, which a service that sets nothing runs
+// with.
+const (
+	// ClientID is the Kafka client ID of every side.
+	ClientID = actors.DefaultServiceName
+	// RequestTimeout bounds requests and produce deliveries of every side.
+	RequestTimeout = actors.DefaultRequestTimeout
+	// CommitInterval is how often every consuming side commits.
+	CommitInterval = actors.DefaultCommitInterval
+	// FetchPartitionBytes is the most one fetch asks of one partition.
+	FetchPartitionBytes = actors.DefaultFetchPartitionBytes
+	// FetchMaxWait is how long the broker may hold a fetch: what the
+	// runtime's group client asks (actors/group.go), for the raw loop.
+	FetchMaxWait = 50 * time.Millisecond
+	// MetadataMinAge is the runtime's metadata refresh floor
+	// (actors/runtime.go), for the raw clients.
+	MetadataMinAge = 500 * time.Millisecond
+	// MaxInFlight is the in-flight cap per partition of actord sides that
+	// set none.
+	MaxInFlight = actors.DefaultMaxInFlight
+	// DrainTimeout bounds an actord side's stop.
+	DrainTimeout = 10 * time.Second
+)
+
+// RuntimeOptions are the options every actord side runs with: the
+// settings above pointed at the broker, logging errors only, metrics
+// collected on the runtime's private registry and not served (runtimes
+// come and go during a run, and the memory children run beside the
+// parent).
+func (e *Env) RuntimeOptions() []actors.RuntimeOption {
+	return []actors.RuntimeOption{
+		actors.Brokers(e.Addr),
+		actors.ClientID(ClientID),
+		actors.RequestTimeout(RequestTimeout),
+		actors.CommitInterval(CommitInterval),
+		actors.FetchPartitionBytes(FetchPartitionBytes),
+		actors.DefaultMaxInFlightPerPartition(MaxInFlight),
+		actors.DrainTimeout(DrainTimeout),
+		actors.WithLogger(e.Log),
+	}
 }
 
-// Runtime builds an actord runtime on the broker; mut adjusts its config.
-func (e *Env) Runtime(mut ...func(*config.Config)) (*actors.Runtime, error) {
-	cfg := e.Config()
-	for _, m := range mut {
-		m(&cfg)
-	}
-	return actors.New(cfg, actors.WithLogger(e.Log))
+// Runtime builds an actord runtime on the broker; opts come after
+// RuntimeOptions and win.
+func (e *Env) Runtime(opts ...actors.RuntimeOption) (*actors.Runtime, error) {
+	return actors.New(append(e.RuntimeOptions(), opts...)...)
 }
 
 // StopRuntime stops rt, bounded so that a stuck drain cannot hang a run.
@@ -138,13 +165,15 @@ func StopRuntime(rt *actors.Runtime) error {
 }
 
 // ClientOpts are the franz-go options of the raw sides: the same base
-// options the runtime builds its clients from.
+// options the runtime builds its clients from (seed brokers, client ID,
+// request timeout, metadata age), without its metrics hooks.
 func (e *Env) ClientOpts() []kgo.Opt {
-	opts, err := e.Config().Kafka.ClientOpts()
-	if err != nil {
-		panic(err) // plain loopback settings: cannot fail
+	return []kgo.Opt{
+		kgo.SeedBrokers(e.Addr),
+		kgo.ClientID(ClientID),
+		kgo.RetryTimeout(RequestTimeout),
+		kgo.MetadataMinAge(MetadataMinAge),
 	}
-	return opts
 }
 
 // CreateTopic creates topic with the given partition count.

@@ -12,7 +12,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/partition"
 )
 
 // LatencyResult is one side's produce-to-handler-start latencies.
@@ -46,7 +45,7 @@ type sender func(ctx context.Context, key string, value []byte) error
 func LatencySides() []Side {
 	return []Side{
 		{Name: "raw franz-go produce + poll loop", Raw: true},
-		{Name: "actord Producer + partition mode", Ordering: partition.ByPartition},
+		{Name: "actord Producer + partition mode", Ordering: actors.ByPartition},
 	}
 }
 

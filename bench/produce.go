@@ -75,7 +75,7 @@ func (e *Env) ProducerOpts() []kgo.Opt {
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.AllowAutoTopicCreation(),
 		kgo.ProducerLinger(time.Millisecond),
-		kgo.RecordDeliveryTimeout(e.Config().Kafka.RequestTimeout),
+		kgo.RecordDeliveryTimeout(RequestTimeout),
 	)
 }
 
@@ -117,7 +117,7 @@ func produceActord(avro bool) func(ctx context.Context, e *Env, topic string, n,
 			return 0, err
 		}
 		defer StopRuntime(rt)
-		opts := []actors.ProducerOption{actors.KeyBy(func(o Order) string { return o.Customer })}
+		var opts []actors.ProducerOption
 		if avro {
 			s, err := schema.For[Order]()
 			if err != nil {
@@ -125,7 +125,7 @@ func produceActord(avro bool) func(ctx context.Context, e *Env, topic string, n,
 			}
 			opts = append(opts, actors.WithSchema(s))
 		}
-		p, err := actors.NewProducer[Order](rt, topic, opts...)
+		p, err := actors.NewKeyedProducer(rt, topic, func(o Order) string { return o.Customer }, opts...)
 		if err != nil {
 			return 0, err
 		}

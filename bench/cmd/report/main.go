@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actord/actord/actors"
 	"github.com/actord/actord/bench"
-	"github.com/actord/actord/partition"
 )
 
 type params struct {
@@ -144,9 +144,9 @@ func run(p params) (*bench.Report, error) {
 		return nil, err
 	}
 	slowSides := []bench.Side{
-		{Name: "actord partition mode", Ordering: partition.ByPartition},
-		{Name: "actord key mode c64", Ordering: partition.ByKey, Concurrency: 64},
-		{Name: "actord unordered c64", Ordering: partition.Unordered, Concurrency: 64},
+		{Name: "actord partition mode", Ordering: actors.ByPartition},
+		{Name: "actord key mode c64", Ordering: actors.ByKey, Concurrency: 64},
+		{Name: "actord unordered c64", Ordering: actors.Unordered, Concurrency: 64},
 	}
 	slows, err := e.CompareConsumers(ctx, slowSides, slow, p.slowN, 1, sleepWork)
 	if err != nil {
@@ -201,7 +201,7 @@ func memorySide(side string, maxInFlight int) (bench.Side, error) {
 	case "raw":
 		return bench.Side{Name: "raw franz-go poll loop", Raw: true}, nil
 	case "actord":
-		return bench.Side{Name: "actord key mode c16", Ordering: partition.ByKey, Concurrency: 16, MaxInFlight: maxInFlight}, nil
+		return bench.Side{Name: "actord key mode c16", Ordering: actors.ByKey, Concurrency: 16, MaxInFlight: maxInFlight}, nil
 	}
 	return bench.Side{}, fmt.Errorf("unknown side %q", side)
 }
