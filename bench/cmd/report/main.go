@@ -79,6 +79,10 @@ const slowWork = time.Millisecond
 
 func sleepWork() { time.Sleep(slowWork) }
 
+// run runs the scenarios on one embedded broker, in the order that keeps
+// each one's measurement clean (the memory children share scenario 1's
+// backlog, which goes before the latency-sensitive ones), and returns the
+// report with its tables in scenario order.
 func run(p params) (*bench.Report, error) {
 	r := &bench.Report{Machine: bench.ThisMachine(), When: time.Now()}
 	e, err := bench.Start()
@@ -88,60 +92,100 @@ func run(p params) (*bench.Report, error) {
 	defer e.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	step := func(what string) func() {
-		fmt.Fprintf(os.Stderr, "report: %s...", what)
-		t0 := time.Now()
-		return func() { fmt.Fprintf(os.Stderr, " %v\n", time.Since(t0).Round(time.Millisecond)) }
-	}
 
-	// 1. Consume throughput over one backlog, which 5 reuses.
+	consumeTable, memoryTable, err := backlogScenarios(ctx, e, p)
+	if err != nil {
+		return nil, err
+	}
+	r.Tables = append(r.Tables, consumeTable)
+	slowTable, err := slowHandlers(ctx, e, p)
+	if err != nil {
+		return nil, err
+	}
+	r.Tables = append(r.Tables, slowTable)
+	produceTables, err := produceThroughput(ctx, e, p)
+	if err != nil {
+		return nil, err
+	}
+	r.Tables = append(r.Tables, produceTables...)
+	latencyTable, err := latency(ctx, e, p)
+	if err != nil {
+		return nil, err
+	}
+	r.Tables = append(r.Tables, latencyTable)
+	r.LoadAfter = bench.LoadAverage()
+
+	r.Tables = append(r.Tables, memoryTable)
+	return r, nil
+}
+
+// step prints what on stderr and returns the func that prints how long it
+// took.
+func step(what string) func() {
+	fmt.Fprintf(os.Stderr, "report: %s...", what)
+	t0 := time.Now()
+	return func() { fmt.Fprintf(os.Stderr, " %v\n", time.Since(t0).Round(time.Millisecond)) }
+}
+
+// backlogScenarios writes one backlog and runs the two scenarios over it:
+// 1, consume throughput, and 5, memory, each measurement in a child
+// process. The broker keeps every record in memory: the backlog is deleted
+// after them, before the latency-sensitive scenarios.
+func backlogScenarios(ctx context.Context, e *bench.Env, p params) (consume, memory bench.Table, err error) {
 	backlog := e.Name("consume")
 	if err := e.CreateTopic(ctx, backlog, 3); err != nil {
-		return nil, err
+		return bench.Table{}, bench.Table{}, err
 	}
 	done := step(fmt.Sprintf("writing %d records", p.consumeN))
 	if err := e.Fill(ctx, backlog, p.consumeN, 1000); err != nil {
-		return nil, err
+		return bench.Table{}, bench.Table{}, err
 	}
 	done()
 	done = step("1. consume throughput")
 	cons, err := e.CompareConsumers(ctx, bench.ConsumeSides(16), backlog, p.consumeN, p.rounds, nil)
 	if err != nil {
-		return nil, err
+		return bench.Table{}, bench.Table{}, err
 	}
 	done()
-	consumeTable := bench.ConsumeTable(p.consumeN, cons, p.rounds)
+	mems, err := memoryScenario(ctx, e, backlog, p.memoryFor)
+	if err != nil {
+		return bench.Table{}, bench.Table{}, err
+	}
+	if err := e.DeleteTopic(ctx, backlog); err != nil {
+		return bench.Table{}, bench.Table{}, err
+	}
+	return bench.ConsumeTable(p.consumeN, cons, p.rounds), bench.MemoryTable(p.consumeN, p.memoryFor, slowWork, mems), nil
+}
 
-	// 5. Memory over the same backlog, each measurement in a child process.
-	done = step("5. memory")
+// memoryScenario is scenario 5: the raw loop and actord at two in-flight
+// caps, each consuming backlog slowly for d in a child process.
+func memoryScenario(ctx context.Context, e *bench.Env, backlog string, d time.Duration) ([]bench.MemoryResult, error) {
+	done := step("5. memory")
 	var mems []bench.MemoryResult
 	for _, c := range []struct {
 		side string
 		cap  int
 	}{{"raw", 0}, {"actord", 1000}, {"actord", 100_000}} {
-		m, err := spawnMemoryChild(ctx, c.side, e.Addr, backlog, e.Name("memory"), c.cap, p.memoryFor)
+		m, err := spawnMemoryChild(ctx, c.side, e.Addr, backlog, e.Name("memory"), c.cap, d)
 		if err != nil {
 			return nil, err
 		}
 		mems = append(mems, m)
 	}
 	done()
-	memoryTable := bench.MemoryTable(p.consumeN, p.memoryFor, slowWork, mems)
-	// The broker keeps every record in memory: free the backlog before
-	// the latency-sensitive scenarios.
-	if err := e.DeleteTopic(ctx, backlog); err != nil {
-		return nil, err
-	}
-	r.Tables = append(r.Tables, consumeTable)
+	return mems, nil
+}
 
-	// 2. Slow handlers.
-	done = step("2. slow handlers")
+// slowHandlers is scenario 2: the actord modes over records whose handler
+// takes slowWork each.
+func slowHandlers(ctx context.Context, e *bench.Env, p params) (bench.Table, error) {
+	done := step("2. slow handlers")
 	slow := e.Name("slow")
 	if err := e.CreateTopic(ctx, slow, 3); err != nil {
-		return nil, err
+		return bench.Table{}, err
 	}
 	if err := e.Fill(ctx, slow, p.slowN, 1000); err != nil {
-		return nil, err
+		return bench.Table{}, err
 	}
 	slowSides := []bench.Side{
 		{Name: "actord partition mode", Ordering: actors.ByPartition},
@@ -150,22 +194,24 @@ func run(p params) (*bench.Report, error) {
 	}
 	slows, err := e.CompareConsumers(ctx, slowSides, slow, p.slowN, 1, sleepWork)
 	if err != nil {
-		return nil, err
+		return bench.Table{}, err
 	}
 	done()
 	if err := e.DeleteTopic(ctx, slow); err != nil {
-		return nil, err
+		return bench.Table{}, err
 	}
-	r.Tables = append(r.Tables, bench.SlowTable(p.slowN, slowWork, slows))
+	return bench.SlowTable(p.slowN, slowWork, slows), nil
+}
 
-	// 3. Produce throughput, and Avro against JSON.
-	done = step("3. produce throughput")
+// produceThroughput is scenario 3, produce throughput, and 3b, Avro
+// against JSON in the codec benchmarks: their two tables.
+func produceThroughput(ctx context.Context, e *bench.Env, p params) ([]bench.Table, error) {
+	done := step("3. produce throughput")
 	prods, err := e.CompareProducers(ctx, bench.ProduceSides(), p.produceN, 1000, p.rounds)
 	if err != nil {
 		return nil, err
 	}
 	done()
-	r.Tables = append(r.Tables, bench.ProduceTable(p.produceN, prods, p.rounds))
 	done = step("3b. codecs")
 	var names []string
 	var results []testing.BenchmarkResult
@@ -174,24 +220,23 @@ func run(p params) (*bench.Report, error) {
 		results = append(results, testing.Benchmark(c.F))
 	}
 	done()
-	r.Tables = append(r.Tables, bench.CodecTable(names, results))
+	return []bench.Table{bench.ProduceTable(p.produceN, prods, p.rounds), bench.CodecTable(names, results)}, nil
+}
 
-	// 4. Latency.
-	done = step("4. latency")
+// latency is scenario 4: produce-to-handler latency at 1,000 records per
+// second for p.latencyFor, each side in turn.
+func latency(ctx context.Context, e *bench.Env, p params) (bench.Table, error) {
+	done := step("4. latency")
 	var lats []bench.LatencyResult
 	for _, s := range bench.LatencySides() {
 		l, err := e.Latency(ctx, s, 1000, p.latencyFor)
 		if err != nil {
-			return nil, err
+			return bench.Table{}, err
 		}
 		lats = append(lats, l)
 	}
 	done()
-	r.Tables = append(r.Tables, bench.LatencyTable(1000, p.latencyFor, lats))
-	r.LoadAfter = bench.LoadAverage()
-
-	r.Tables = append(r.Tables, memoryTable)
-	return r, nil
+	return bench.LatencyTable(1000, p.latencyFor, lats), nil
 }
 
 // memorySide is the consumer a memory child runs: the raw loop, or actord
