@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actord/actord/actortest"
 	"github.com/actord/actord/broker"
 )
 
@@ -34,7 +35,7 @@ type badInput struct {
 // message.max.bytes); these are the ones they do not.
 func TestBadInputOneLine(t *testing.T) {
 	dir := t.TempDir()
-	b := startBroker(t, broker.Config{AutoCreateTopics: true})
+	b := actortest.Broker(t)
 
 	// A port someone else holds.
 	busy, err := net.Listen("tcp", "127.0.0.1:0")

@@ -3,9 +3,7 @@ package reliability
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,8 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
+	"github.com/actord/actord/actortest"
 	"github.com/actord/actord/broker"
-	"github.com/actord/actord/config"
 )
 
 // TestBrokerRestart: the embedded broker, with a data dir, is stopped and
@@ -40,10 +38,13 @@ func TestBrokerRestart(t *testing.T) {
 	)
 	addr := freeAddr(t)
 	bcfg := broker.Config{Listen: addr, DataDir: t.TempDir()}
-	var (
-		bmu sync.Mutex
-		cur = startBroker(t, bcfg)
-	)
+	// broker.Start, not actortest.Broker: the broker must come back on
+	// the same address.
+	cur, err := broker.Start(bcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bmu sync.Mutex
 	t.Cleanup(func() {
 		bmu.Lock()
 		defer bmu.Unlock()
@@ -51,21 +52,9 @@ func TestBrokerRestart(t *testing.T) {
 	})
 	createTopic(t, addr, topic, partitions)
 
-	cfg := config.Default()
-	cfg.Kafka.BootstrapServers = addr
-	cfg.Runtime.CommitInterval = 100 * time.Millisecond
-	cfg.Runtime.DrainTimeout = 10 * time.Second
-	cfg.Log.Level = "warn"
-	cfg.HTTP.Listen = ""
-	rt, err := actors.New(cfg, actors.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		rt.Stop(ctx)
-	})
+	// Commits every 100ms, warnings logged, no metrics listener; stopped
+	// (drain within 10s) at cleanup, before the broker closes.
+	rt := actortest.Runtime(t, actortest.At(addr), actors.DrainTimeout(10*time.Second))
 
 	var (
 		hmu  sync.Mutex
@@ -79,7 +68,7 @@ func TestBrokerRestart(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	prod, err := actors.NewProducer[string](rt, topic, actors.KeyBy(func(v string) string { return "k" + v[len(v)-1:] }))
+	prod, err := actors.NewKeyedProducer(rt, topic, func(v string) string { return "k" + v[len(v)-1:] })
 	if err != nil {
 		t.Fatal(err)
 	}

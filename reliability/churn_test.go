@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actord/actord/broker"
+	"github.com/actord/actord/actortest"
 )
 
 // churnRun is one `actord start` process: one slot's life from start to
@@ -57,7 +57,7 @@ func TestRebalanceChurn(t *testing.T) {
 	t.Logf("seed %d (ACTORD_SEED=%d repeats this schedule)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
-	b := startBroker(t, broker.Config{})
+	b := actortest.Broker(t, actortest.NoAutoCreate())
 	capSessionTimeout(b, 6*time.Second)
 	addr := b.Addr()
 	createTopic(t, addr, topic, partitions)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actord/actord/broker"
+	"github.com/actord/actord/actortest"
 )
 
 // TestCrash: an `actord start` process consuming a stream of keyed
@@ -29,7 +29,7 @@ func TestCrash(t *testing.T) {
 		maxInFlight    = 500
 		commitInterval = 100 * time.Millisecond
 	)
-	b := startBroker(t, broker.Config{})
+	b := actortest.Broker(t, actortest.NoAutoCreate())
 	capSessionTimeout(b, 6*time.Second)
 	addr := b.Addr()
 	createTopic(t, addr, topic, partitions)

@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/actord/actord/actortest"
 	"github.com/actord/actord/broker"
 	"github.com/actord/actord/internal/kafkatest"
 )
@@ -48,15 +49,38 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// Shared with the other packages' tests.
+// The actord binary is built once for the project's tests; brokers,
+// clients, topics, offsets and waits come from the public test kit.
 var (
 	actordBinary = kafkatest.ActordBinary
-	eventually   = kafkatest.Eventually
-	newClient    = kafkatest.Client
-	createTopic  = kafkatest.CreateTopic
-	committed    = kafkatest.Committed
-	endOffsets   = kafkatest.EndOffsets
+	eventually   = actortest.Eventually
 )
+
+// newClient is a franz-go client of the broker at addr, closed at the
+// test's cleanup at the latest.
+func newClient(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	return actortest.Client(t, actortest.At(addr), opts...)
+}
+
+// createTopic creates topic with partitions partitions on the broker at
+// addr.
+func createTopic(t testing.TB, addr, topic string, partitions int32) {
+	t.Helper()
+	actortest.CreateTopic(t, actortest.At(addr), topic, partitions)
+}
+
+// committed is group's committed offsets per partition of topic.
+func committed(t testing.TB, addr, group, topic string) map[int32]int64 {
+	t.Helper()
+	return actortest.Committed(t, actortest.At(addr), group, topic)
+}
+
+// endOffsets is the end offset of each partition of topic.
+func endOffsets(t testing.TB, addr, topic string) map[int32]int64 {
+	t.Helper()
+	return actortest.EndOffsets(t, actortest.At(addr), topic)
+}
 
 // figures are what every scenario prints when it ends: records sent,
 // distinct records handled, records never handled and extra handlings.
@@ -83,12 +107,6 @@ func (f *figures) report(t *testing.T) {
 	}
 	t.Log(line)
 	fmt.Println(line)
-}
-
-// startBroker runs the embedded broker in-process for one test.
-func startBroker(t *testing.T, cfg broker.Config) *broker.Broker {
-	t.Helper()
-	return kafkatest.Broker(t, cfg)
 }
 
 // capSessionTimeout makes the broker hold every group member to a session
