@@ -17,13 +17,26 @@ func CreateTopic(t testing.TB, c Cluster, topic string, partitions int32) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
-	resp, err := kadm.NewClient(Client(t, c)).CreateTopic(ctx, partitions, 1, nil, topic)
+	cl := shortClient(t, c)
+	defer cl.Close()
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, nil, topic)
 	if err == nil {
 		err = resp.Err
 	}
 	if err != nil {
 		t.Fatalf("actortest: create topic %s: %v", topic, err)
 	}
+}
+
+// shortClient is a client for one call, closed by the caller: the offset
+// helpers are polled, so their clients must not pile up until the test ends.
+func shortClient(t testing.TB, c Cluster, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.Addr())}, opts...)...)
+	if err != nil {
+		t.Fatalf("actortest: kafka client: %v", err)
+	}
+	return cl
 }
 
 // Value is a record with the given value, for Produce.
@@ -36,7 +49,8 @@ func KeyValue(k, v string) *kgo.Record { return &kgo.Record{Key: []byte(k), Valu
 // and waits until every one is acknowledged, failing t otherwise.
 func Produce(t testing.TB, c Cluster, topic string, recs ...*kgo.Record) {
 	t.Helper()
-	cl := Client(t, c, kgo.AllowAutoTopicCreation())
+	cl := shortClient(t, c, kgo.AllowAutoTopicCreation())
+	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	for _, r := range recs {
@@ -54,7 +68,9 @@ func Committed(t testing.TB, c Cluster, group, topic string) map[int32]int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	out := map[int32]int64{}
-	offs, err := kadm.NewClient(Client(t, c)).FetchOffsets(ctx, group)
+	cl := shortClient(t, c)
+	defer cl.Close()
+	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		return out
 	}
@@ -75,7 +91,9 @@ func EndOffsets(t testing.TB, c Cluster, topic string) map[int32]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
-	lo, err := kadm.NewClient(Client(t, c)).ListEndOffsets(ctx, topic)
+	cl := shortClient(t, c)
+	defer cl.Close()
+	lo, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
 	if err == nil {
 		err = lo.Error()
 	}
@@ -156,7 +174,8 @@ func ReadTopic(t testing.TB, c Cluster, topic string, n int) []*kgo.Record {
 }
 
 func read(t testing.TB, c Cluster, topic string, n int, d time.Duration) ([]*kgo.Record, error) {
-	cl := Client(t, c, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl := shortClient(t, c, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var out []*kgo.Record

@@ -75,7 +75,6 @@ func (s Security) String() string {
 // GoString keeps %#v from printing the password.
 func (s Security) GoString() string { return "broker.Security{" + s.String() + "}" }
 
-
 // check rejects a Security that Start cannot honour.
 func (s Security) check() error {
 	switch s.SASLMechanism {
