@@ -2,9 +2,11 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/dlq"
@@ -54,9 +56,37 @@ func (rt *Runtime) deadLetterFunc(topic string) partition.DeadLetterFunc {
 				done(err)
 				return
 			}
-			rt.prod.Produce(context.Background(), dlq.Record(topic, r, failure(f, "")), func(_ *kgo.Record, err error) { done(err) })
+			df := failure(f, "")
+			rt.prod.Produce(context.Background(), dlq.Record(topic, r, df), func(_ *kgo.Record, err error) {
+				if err == nil || !refusedForGood(err) {
+					done(err) // a transient failure: the partition retries the write
+					return
+				}
+				rt.deadLetterStub(topic, r, df, err, done)
+			})
 		}()
 	}
+}
+
+// refusedForGood reports whether the broker refused a dead letter in a way
+// that no retry can change: the record is too large for the dead-letter
+// topic, or not a valid record for it. Authorization and every other
+// error may be fixed while the partition retries.
+func refusedForGood(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) ||
+		errors.Is(err, kerr.InvalidRecord)
+}
+
+// deadLetterStub writes the stub of r (its coordinates, no key, value or
+// headers; see dlq.Stub) after the broker refused r itself for good, so
+// that the partition moves on and nothing is lost: r stays in its source
+// topic. A stub that fails too is retried by the partition.
+func (rt *Runtime) deadLetterStub(topic string, r *kgo.Record, f dlq.Failure, cause error, done func(error)) {
+	rt.log.Error("dead letter refused by the broker; writing a stub with the record's coordinates instead (the record stays in its source topic)",
+		"dlq", topic, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "error", cause)
+	rt.metrics.DeadLetterStubs.WithLabelValues(topic).Inc()
+	stub := dlq.Stub(topic, r, f, cause.Error())
+	rt.prod.Produce(context.Background(), stub, func(_ *kgo.Record, err error) { done(err) })
 }
 
 func (rt *Runtime) ensureDeadLetterTopic(ctx context.Context, topic, source string) error {

@@ -1,6 +1,7 @@
 package dlq
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -38,6 +39,9 @@ const (
 	// HeaderHandler names, on a dead-lettered event, the handler that
 	// gave up on it. It is the only optional header.
 	HeaderHandler = "actord.dlq.handler"
+	// HeaderStub, on a dead letter that [Stub] wrote, says why the
+	// original record could not be dead-lettered whole.
+	HeaderStub = "actord.dlq.stub"
 )
 
 // timeLayout is how the timestamp headers are written and parsed.
@@ -84,4 +88,27 @@ func Record(topic string, r *kgo.Record, f Failure) *kgo.Record {
 		hs = append(hs, kgo.RecordHeader{Key: HeaderHandler, Value: []byte(f.Handler)})
 	}
 	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: hs}
+}
+
+// maxStubError caps the error text of a stub: the record it stands for
+// was refused for its size, and the error may quote it.
+const maxStubError = 1024
+
+// Stub is the dead letter of r for when r itself can never be written to
+// the dead-letter topic (too large for it, or a record the broker refuses
+// as invalid): the actord.dlq.* headers of [Record] naming r's topic,
+// partition and offset, without r's key, value or headers, and with
+// [HeaderStub] saying why. Nothing is lost: r stays in its source topic
+// until retention, where the stub's coordinates find it. [Replay] refuses
+// a stub, naming where the original is.
+func Stub(topic string, r *kgo.Record, f Failure, reason string) *kgo.Record {
+	if f.Err != nil {
+		if msg := f.Err.Error(); len(msg) > maxStubError {
+			f.Err = errors.New(msg[:maxStubError] + "...")
+		}
+	}
+	bare := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp}
+	out := Record(topic, bare, f)
+	out.Headers = append(out.Headers, kgo.RecordHeader{Key: HeaderStub, Value: []byte(reason)})
+	return out
 }

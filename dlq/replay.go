@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -45,6 +46,8 @@ const (
 	// ReasonOwnTopic: without [To], the letter's [HeaderTopic] is the
 	// dead-letter topic it sits in.
 	ReasonOwnTopic = "names the dead-letter topic itself in " + HeaderTopic
+	// ReasonStub: the letter is a stub ([Stub]) and holds no record.
+	ReasonStub = "is a stub without the original record"
 )
 
 // ReplayReport says what a replay did.
@@ -119,6 +122,12 @@ func Copy(l Letter, topic string) *kgo.Record {
 
 // destination is [To], else the topic l was dead-lettered from.
 func (c *replayConfig) destination(l Letter) (string, error) {
+	if why, stub := l.Raw(HeaderStub); stub {
+		// A stub holds no record to replay: the original is still in its
+		// source topic (until retention), where it must be read from.
+		return "", &DestinationError{At: l.At, Reason: ReasonStub + " (" + why + "); replay the original from " +
+			l.Topic + " partition " + strconv.Itoa(int(l.Partition)) + " offset " + strconv.FormatInt(l.Offset, 10)}
+	}
 	dest := c.to
 	if dest == "" {
 		dest, _ = l.Raw(HeaderTopic)

@@ -33,6 +33,9 @@ type Metrics struct {
 	Produced      *prometheus.CounterVec
 	ProduceErrs   *prometheus.CounterVec
 	EventsSkipped prometheus.Counter
+	// DeadLetterStubs counts dead letters written as stubs (coordinates
+	// only) because the broker refused the record itself for good.
+	DeadLetterStubs *prometheus.CounterVec
 }
 
 // RegistererGatherer is a registry the instruments are registered on and
@@ -80,11 +83,13 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Records acknowledged by the cluster."}, []string{"topic"}),
 		ProduceErrs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_produce_errors_total",
 			Help: "Records that failed to produce."}, []string{"topic"}),
+		DeadLetterStubs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_dead_letter_stubs_total",
+			Help: "Dead letters written as stubs (the record's coordinates, no key or value) because the broker refused the record for good, e.g. too large."}, []string{"dlq"}),
 		EventsSkipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "actord_events_skipped_total",
 			Help: "Events that had no handler in this service: committed and skipped."}),
 	}
 	rg.MustRegister(m.Received, m.Handled, m.Failed, m.Retried, m.DeadLettered, m.Duration,
-		m.Rebalances, m.Produced, m.ProduceErrs, m.EventsSkipped)
+		m.Rebalances, m.Produced, m.ProduceErrs, m.EventsSkipped, m.DeadLetterStubs)
 	return m
 }
 
