@@ -35,6 +35,7 @@ import (
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/dlq"
+	"github.com/actord/actord/examples/cluster"
 	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/topics"
 )
@@ -72,7 +73,7 @@ func main() {
 func start(brokers string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	brokers, _, closeBroker, err := shop.Cluster(brokers)
+	brokers, _, closeBroker, err := cluster.Start(brokers)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/actord/actord/actors"
+	"github.com/actord/actord/examples/cluster"
 	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/schema"
 )
@@ -54,7 +55,7 @@ func start(brokers string, orders int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	seed := 0
-	brokers, embedded, closeBroker, err := shop.Cluster(brokers)
+	brokers, embedded, closeBroker, err := cluster.Start(brokers)
 	if err != nil {
 		return err
 	}

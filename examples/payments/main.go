@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/actord/actord/actors"
+	"github.com/actord/actord/examples/cluster"
 	"github.com/actord/actord/examples/shop"
 	"github.com/actord/actord/topics"
 )
@@ -51,7 +52,7 @@ func main() {
 func start(brokers string, n int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	brokers, _, closeBroker, err := shop.Cluster(brokers)
+	brokers, _, closeBroker, err := cluster.Start(brokers)
 	if err != nil {
 		return err
 	}

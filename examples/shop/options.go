@@ -8,7 +8,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/actord/actord/actors"
-	"github.com/actord/actord/broker"
 )
 
 // RuntimeOptions are what every example service passes to actors.New: the
@@ -22,21 +21,6 @@ func RuntimeOptions(service, brokers string, log *slog.Logger) []actors.RuntimeO
 		opts = append(opts, actors.ServiceName(service))
 	}
 	return opts
-}
-
-// Cluster is the cluster an example runs on: brokers when given, else an
-// embedded broker it starts on a free loopback port (embedded is then
-// true). stop closes what Cluster started; call it after the runtime has
-// stopped.
-func Cluster(brokers string) (addr string, embedded bool, stop func(), err error) {
-	if brokers != "" {
-		return brokers, false, func() {}, nil
-	}
-	b, err := broker.Start(broker.Config{Listen: "127.0.0.1:0", AutoCreateTopics: true, DefaultPartitions: 1})
-	if err != nil {
-		return "", false, nil, err
-	}
-	return b.Addr(), true, b.Close, nil
 }
 
 // EndOffset is the number of records topic holds (-1 when unknown), what

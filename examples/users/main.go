@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/actord/actord/actors"
+	"github.com/actord/actord/examples/cluster"
 	"github.com/actord/actord/examples/shop"
 )
 
@@ -40,7 +41,7 @@ func main() {
 func start(brokers string, n int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	brokers, _, closeBroker, err := shop.Cluster(brokers)
+	brokers, _, closeBroker, err := cluster.Start(brokers)
 	if err != nil {
 		return err
 	}
