@@ -1,0 +1,91 @@
+//go:build linux
+
+package handler_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/actord/actord/config"
+)
+
+// alive reports whether pid is a live process (a zombie, killed and not yet
+// reaped by whoever adopted it, counts as gone).
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...: comm may hold spaces, so read after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
+}
+
+// readPid waits for the script to write its background child's pid to path.
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	var pid int
+	eventually(t, 10*time.Second, "the script to start its child", func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil || !bytes.HasSuffix(b, []byte("\n")) {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil
+	})
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) }) // never leave one behind, even when the test fails
+	return pid
+}
+
+// An attempt whose script starts a child and waits for it: when the
+// attempt's context ends (handler_timeout; the drain deadline cancels it the
+// same way), the child ends with it instead of living on as an orphan.
+func TestExecEndsTheAttemptsProcessGroup(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		script string
+		within time.Duration
+	}{
+		// The child ends on SIGTERM.
+		{"child ends on SIGTERM", "sleep 1000 &\necho $! > \"$PIDFILE\"\nwait\n", 2 * time.Second},
+		// Script and child ignore SIGTERM: SIGKILL after the 2s grace.
+		{"child ignores SIGTERM", "trap '' TERM\nsleep 1000 &\necho $! > \"$PIDFILE\"\nwait\nwait\n", 5 * time.Second},
+		// A pipeline in the background ($! is its last process).
+		{"pipeline", "sleep 1000 | cat &\necho $! > \"$PIDFILE\"\nwait\n", 2 * time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			pidfile := filepath.Join(dir, "child.pid")
+			t.Setenv("PIDFILE", pidfile)
+			script := writeScript(t, dir, "spawn.sh", c.script)
+			fn := newHandler(t, config.Handler{Exec: []string{script}}, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- fn(ctx, message()) }()
+			pid := readPid(t, pidfile)
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Error("timed-out attempt succeeded")
+				}
+			case <-time.After(500*time.Millisecond + c.within + 5*time.Second):
+				t.Fatal("attempt still running long after its context ended")
+			}
+			gone := time.Now().Add(c.within)
+			for alive(pid) {
+				if time.Now().After(gone) {
+					t.Fatalf("the script's child %d is still running %v after the attempt ended", pid, c.within)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
