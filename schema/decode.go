@@ -109,105 +109,139 @@ func assign(n *node, v any, dst reflect.Value) error {
 	}
 	switch dst.Kind() {
 	case reflect.Pointer:
-		if v == nil {
-			dst.SetZero()
-			return nil
-		}
-		if dst.Type().Elem() == bigRatType {
-			if r, ok := v.(*big.Rat); ok {
-				dst.Set(reflect.ValueOf(new(big.Rat).Set(r)))
-				return nil
-			}
-		}
-		if dst.IsNil() {
-			dst.Set(reflect.New(dst.Type().Elem()))
-		}
-		return assign(n, v, dst.Elem())
+		return assignPointer(n, v, dst)
 	case reflect.Interface:
-		if v == nil {
-			dst.SetZero()
-			return nil
-		}
-		p := plain(n, v)
-		pv := reflect.ValueOf(p)
-		if !pv.Type().AssignableTo(dst.Type()) {
-			return decodeMismatch(n, v, dst)
-		}
-		dst.Set(pv)
-		return nil
+		return assignInterface(n, v, dst)
 	}
 	if v == nil {
 		// null into a value that cannot be nil: its zero value.
 		dst.SetZero()
 		return nil
 	}
-	switch dst.Type() {
-	case timeType:
-		if t, ok := v.(time.Time); ok {
-			dst.Set(reflect.ValueOf(t))
-			return nil
-		}
-		return decodeMismatch(n, v, dst)
-	case durationType:
-		if d, ok := v.(time.Duration); ok {
-			dst.SetInt(int64(d))
-			return nil
-		}
-	case bigRatType:
-		if r, ok := v.(*big.Rat); ok {
-			dst.Set(reflect.ValueOf(r).Elem())
-			return nil
-		}
-		return decodeMismatch(n, v, dst)
+	if done, err := assignWellKnown(n, v, dst); done {
+		return err
 	}
 	switch n.kind {
 	case kindRecord:
 		return assignRecord(n, v, dst)
 	case kindArray:
-		arr, ok := v.([]any)
-		if !ok {
-			return decodeMismatch(n, v, dst)
-		}
-		switch dst.Kind() {
-		case reflect.Slice:
-			s := reflect.MakeSlice(dst.Type(), len(arr), len(arr))
-			for i, x := range arr {
-				if err := assign(n.items, x, s.Index(i)); err != nil {
-					return prefix("["+strconv.Itoa(i)+"]", err)
-				}
-			}
-			dst.Set(s)
-			return nil
-		case reflect.Array:
-			if len(arr) != dst.Len() {
-				return fieldErr(fmt.Sprintf("cannot decode %d items into Go %s", len(arr), dst.Type()))
-			}
-			for i, x := range arr {
-				if err := assign(n.items, x, dst.Index(i)); err != nil {
-					return prefix("["+strconv.Itoa(i)+"]", err)
-				}
-			}
-			return nil
-		}
-		return decodeMismatch(n, v, dst)
+		return assignArray(n, v, dst)
 	case kindMap:
-		m, ok := v.(map[string]any)
-		if !ok || dst.Kind() != reflect.Map || dst.Type().Key().Kind() != reflect.String {
-			return decodeMismatch(n, v, dst)
-		}
-		out := reflect.MakeMapWithSize(dst.Type(), len(m))
-		et := dst.Type().Elem()
-		for k, x := range m {
-			ev := reflect.New(et).Elem()
-			if err := assign(n.items, x, ev); err != nil {
-				return prefix("["+strconv.Quote(k)+"]", err)
-			}
-			out.SetMapIndex(reflect.ValueOf(k).Convert(dst.Type().Key()), ev)
-		}
-		dst.Set(out)
-		return nil
+		return assignMap(n, v, dst)
 	}
 	return assignScalar(n, v, dst)
+}
+
+// assignPointer stores v through the pointer dst, allocating the pointee
+// if dst is nil; null sets the pointer to nil.
+func assignPointer(n *node, v any, dst reflect.Value) error {
+	if v == nil {
+		dst.SetZero()
+		return nil
+	}
+	if dst.Type().Elem() == bigRatType {
+		// A fresh copy, so the caller does not share goavro's *big.Rat.
+		if r, ok := v.(*big.Rat); ok {
+			dst.Set(reflect.ValueOf(new(big.Rat).Set(r)))
+			return nil
+		}
+	}
+	if dst.IsNil() {
+		dst.Set(reflect.New(dst.Type().Elem()))
+	}
+	return assign(n, v, dst.Elem())
+}
+
+// assignInterface stores the plain Go form of v into the interface dst.
+func assignInterface(n *node, v any, dst reflect.Value) error {
+	if v == nil {
+		dst.SetZero()
+		return nil
+	}
+	p := plain(n, v)
+	pv := reflect.ValueOf(p)
+	if !pv.Type().AssignableTo(dst.Type()) {
+		return decodeMismatch(n, v, dst)
+	}
+	dst.Set(pv)
+	return nil
+}
+
+// assignWellKnown handles the Go types logical values decode into
+// (time.Time, time.Duration, big.Rat). done is false when dst is none of
+// them, or is a time.Duration and v is not, so v is assigned by its Avro
+// kind instead (a time.Duration is also a plain integer).
+func assignWellKnown(n *node, v any, dst reflect.Value) (done bool, err error) {
+	switch dst.Type() {
+	case timeType:
+		if t, ok := v.(time.Time); ok {
+			dst.Set(reflect.ValueOf(t))
+			return true, nil
+		}
+		return true, decodeMismatch(n, v, dst)
+	case durationType:
+		if d, ok := v.(time.Duration); ok {
+			dst.SetInt(int64(d))
+			return true, nil
+		}
+	case bigRatType:
+		if r, ok := v.(*big.Rat); ok {
+			dst.Set(reflect.ValueOf(r).Elem())
+			return true, nil
+		}
+		return true, decodeMismatch(n, v, dst)
+	}
+	return false, nil
+}
+
+// assignArray stores a native array into a Go slice or array; an array
+// must have exactly as many elements as there are items.
+func assignArray(n *node, v any, dst reflect.Value) error {
+	arr, ok := v.([]any)
+	if !ok {
+		return decodeMismatch(n, v, dst)
+	}
+	switch dst.Kind() {
+	case reflect.Slice:
+		s := reflect.MakeSlice(dst.Type(), len(arr), len(arr))
+		for i, x := range arr {
+			if err := assign(n.items, x, s.Index(i)); err != nil {
+				return prefix("["+strconv.Itoa(i)+"]", err)
+			}
+		}
+		dst.Set(s)
+		return nil
+	case reflect.Array:
+		if len(arr) != dst.Len() {
+			return fieldErr(fmt.Sprintf("cannot decode %d items into Go %s", len(arr), dst.Type()))
+		}
+		for i, x := range arr {
+			if err := assign(n.items, x, dst.Index(i)); err != nil {
+				return prefix("["+strconv.Itoa(i)+"]", err)
+			}
+		}
+		return nil
+	}
+	return decodeMismatch(n, v, dst)
+}
+
+// assignMap stores a native map into a Go map with string-kinded keys.
+func assignMap(n *node, v any, dst reflect.Value) error {
+	m, ok := v.(map[string]any)
+	if !ok || dst.Kind() != reflect.Map || dst.Type().Key().Kind() != reflect.String {
+		return decodeMismatch(n, v, dst)
+	}
+	out := reflect.MakeMapWithSize(dst.Type(), len(m))
+	et := dst.Type().Elem()
+	for k, x := range m {
+		ev := reflect.New(et).Elem()
+		if err := assign(n.items, x, ev); err != nil {
+			return prefix("["+strconv.Quote(k)+"]", err)
+		}
+		out.SetMapIndex(reflect.ValueOf(k).Convert(dst.Type().Key()), ev)
+	}
+	dst.Set(out)
+	return nil
 }
 
 func assignRecord(n *node, v any, dst reflect.Value) error {

@@ -66,26 +66,16 @@ func mismatch(n *node, v reflect.Value) error {
 
 // toNative converts v to goavro's native form for n, checking that it fits.
 func toNative(n *node, v reflect.Value) (any, error) {
-	for v.Kind() == reflect.Interface {
-		if v.IsNil() {
-			v = reflect.Value{}
-			break
-		}
-		v = v.Elem()
-	}
+	v = deref(v, reflect.Interface)
+	// Unions and decimals look at pointers themselves: a nil pointer picks
+	// a union's null branch, and *big.Rat is a decimal's natural Go type.
 	if n.kind == kindUnion {
 		return unionNative(n, v)
 	}
 	if n.logical == logicalDecimal {
 		return decimalNative(n, v)
 	}
-	for v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			v = reflect.Value{}
-			break
-		}
-		v = v.Elem()
-	}
+	v = deref(v, reflect.Pointer)
 	if !v.IsValid() {
 		if n.kind == kindNull {
 			return nil, nil
@@ -93,124 +83,176 @@ func toNative(n *node, v reflect.Value) (any, error) {
 		return nil, fieldErr(fmt.Sprintf("want %s, got null", n.describe()))
 	}
 	switch n.kind {
-	case kindNull:
-		return nil, mismatch(n, v)
 	case kindBoolean:
 		if v.Kind() == reflect.Bool {
 			return v.Bool(), nil
 		}
-		return nil, mismatch(n, v)
 	case kindInt:
-		if n.logical == logicalDate {
-			t, ok, err := timeOf(n, v, "2006-01-02")
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				return toBase(n, t), nil
-			}
-		}
-		if n.logical == logicalTimeMillis && v.Type() == durationType {
-			return toBase(n, time.Duration(v.Int())), nil
-		}
-		i, ok, err := intOf(n, v)
-		if !ok {
-			return nil, err
-		}
-		if i < math.MinInt32 || i > math.MaxInt32 {
-			return nil, fieldErr(fmt.Sprintf("%d overflows an Avro int", i))
-		}
-		return int32(i), nil
+		return intNative(n, v)
 	case kindLong:
-		switch {
-		case n.logical == logicalTimestampMillis || n.logical == logicalTimestampMicros:
-			t, ok, err := timeOf(n, v, time.RFC3339Nano)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				return toBase(n, t), nil
-			}
-		case n.logical == logicalTimeMicros && v.Type() == durationType:
-			return toBase(n, time.Duration(v.Int())), nil
-		}
-		i, ok, err := intOf(n, v)
-		if !ok {
-			return nil, err
-		}
-		return i, nil
+		return longNative(n, v)
 	case kindFloat, kindDouble:
-		f, ok := floatOf(v)
-		if !ok {
-			return nil, mismatch(n, v)
-		}
-		if n.kind == kindFloat {
-			return float32(f), nil
-		}
-		return f, nil
+		return floatNative(n, v)
 	case kindString:
 		if v.Kind() == reflect.String {
 			return v.String(), nil
 		}
-		return nil, mismatch(n, v)
 	case kindBytes:
-		switch {
-		case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8:
-			return v.Bytes(), nil
-		case v.Kind() == reflect.String:
-			return []byte(v.String()), nil
-		}
-		return nil, mismatch(n, v)
+		return bytesNative(n, v)
 	case kindFixed:
-		b, ok := bytesOf(v)
-		if !ok {
-			return nil, mismatch(n, v)
-		}
-		if len(b) != n.size {
-			return nil, fieldErr(fmt.Sprintf("want %d bytes for fixed %s, got %d", n.size, n.name, len(b)))
-		}
-		return b, nil
+		return fixedNative(n, v)
 	case kindEnum:
-		if v.Kind() != reflect.String {
-			return nil, mismatch(n, v)
-		}
-		sym := v.String()
-		if _, ok := n.symbolIndex[sym]; !ok {
-			return nil, fieldErr(fmt.Sprintf("unknown enum symbol %q (want one of %s)", sym, strings.Join(n.symbols, ", ")))
-		}
-		return sym, nil
+		return enumNative(n, v)
 	case kindArray:
-		if v.Kind() != reflect.Slice && v.Kind() != reflect.Array {
-			return nil, mismatch(n, v)
-		}
-		out := make([]any, v.Len())
-		for i := range out {
-			x, err := toNative(n.items, v.Index(i))
-			if err != nil {
-				return nil, prefix("["+strconv.Itoa(i)+"]", err)
-			}
-			out[i] = x
-		}
-		return out, nil
+		return arrayNative(n, v)
 	case kindMap:
-		if v.Kind() != reflect.Map || v.Type().Key().Kind() != reflect.String {
-			return nil, mismatch(n, v)
-		}
-		out := make(map[string]any, v.Len())
-		it := v.MapRange()
-		for it.Next() {
-			k := it.Key().String()
-			x, err := toNative(n.items, it.Value())
-			if err != nil {
-				return nil, prefix("["+strconv.Quote(k)+"]", err)
-			}
-			out[k] = x
-		}
-		return out, nil
+		return mapNative(n, v)
 	case kindRecord:
 		return recordNative(n, v)
 	}
+	// Including a non-null value for null.
 	return nil, mismatch(n, v)
+}
+
+// deref follows v through values of kind k (interfaces or pointers); a nil
+// one on the way gives the invalid Value, which stands for null.
+func deref(v reflect.Value, k reflect.Kind) reflect.Value {
+	for v.Kind() == k {
+		if v.IsNil() {
+			return reflect.Value{}
+		}
+		v = v.Elem()
+	}
+	return v
+}
+
+// intNative converts v to an Avro int, or to the base int of a date or
+// time-millis given as a time.Time, date string or time.Duration.
+func intNative(n *node, v reflect.Value) (any, error) {
+	if n.logical == logicalDate {
+		t, ok, err := timeOf(n, v, "2006-01-02")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return toBase(n, t), nil
+		}
+	}
+	if n.logical == logicalTimeMillis && v.Type() == durationType {
+		return toBase(n, time.Duration(v.Int())), nil
+	}
+	i, ok, err := intOf(n, v)
+	if !ok {
+		return nil, err
+	}
+	if i < math.MinInt32 || i > math.MaxInt32 {
+		return nil, fieldErr(fmt.Sprintf("%d overflows an Avro int", i))
+	}
+	return int32(i), nil
+}
+
+// longNative converts v to an Avro long, or to the base long of a
+// timestamp given as a time.Time or RFC 3339 string, or of a time-micros
+// given as a time.Duration.
+func longNative(n *node, v reflect.Value) (any, error) {
+	switch {
+	case n.logical == logicalTimestampMillis || n.logical == logicalTimestampMicros:
+		t, ok, err := timeOf(n, v, time.RFC3339Nano)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return toBase(n, t), nil
+		}
+	case n.logical == logicalTimeMicros && v.Type() == durationType:
+		return toBase(n, time.Duration(v.Int())), nil
+	}
+	i, ok, err := intOf(n, v)
+	if !ok {
+		return nil, err
+	}
+	return i, nil
+}
+
+// floatNative converts a Go number to an Avro float or double.
+func floatNative(n *node, v reflect.Value) (any, error) {
+	f, ok := floatOf(v)
+	if !ok {
+		return nil, mismatch(n, v)
+	}
+	if n.kind == kindFloat {
+		return float32(f), nil
+	}
+	return f, nil
+}
+
+// bytesNative converts a Go byte slice or string to Avro bytes.
+func bytesNative(n *node, v reflect.Value) (any, error) {
+	switch {
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8:
+		return v.Bytes(), nil
+	case v.Kind() == reflect.String:
+		return []byte(v.String()), nil
+	}
+	return nil, mismatch(n, v)
+}
+
+// fixedNative converts Go bytes of exactly the fixed's size to an Avro fixed.
+func fixedNative(n *node, v reflect.Value) (any, error) {
+	b, ok := bytesOf(v)
+	if !ok {
+		return nil, mismatch(n, v)
+	}
+	if len(b) != n.size {
+		return nil, fieldErr(fmt.Sprintf("want %d bytes for fixed %s, got %d", n.size, n.name, len(b)))
+	}
+	return b, nil
+}
+
+// enumNative converts a Go string naming one of n's symbols to an Avro enum.
+func enumNative(n *node, v reflect.Value) (any, error) {
+	if v.Kind() != reflect.String {
+		return nil, mismatch(n, v)
+	}
+	sym := v.String()
+	if _, ok := n.symbolIndex[sym]; !ok {
+		return nil, fieldErr(fmt.Sprintf("unknown enum symbol %q (want one of %s)", sym, strings.Join(n.symbols, ", ")))
+	}
+	return sym, nil
+}
+
+// arrayNative converts a Go slice or array to an Avro array.
+func arrayNative(n *node, v reflect.Value) (any, error) {
+	if v.Kind() != reflect.Slice && v.Kind() != reflect.Array {
+		return nil, mismatch(n, v)
+	}
+	out := make([]any, v.Len())
+	for i := range out {
+		x, err := toNative(n.items, v.Index(i))
+		if err != nil {
+			return nil, prefix("["+strconv.Itoa(i)+"]", err)
+		}
+		out[i] = x
+	}
+	return out, nil
+}
+
+// mapNative converts a Go map with string-kinded keys to an Avro map.
+func mapNative(n *node, v reflect.Value) (any, error) {
+	if v.Kind() != reflect.Map || v.Type().Key().Kind() != reflect.String {
+		return nil, mismatch(n, v)
+	}
+	out := make(map[string]any, v.Len())
+	it := v.MapRange()
+	for it.Next() {
+		k := it.Key().String()
+		x, err := toNative(n.items, it.Value())
+		if err != nil {
+			return nil, prefix("["+strconv.Quote(k)+"]", err)
+		}
+		out[k] = x
+	}
+	return out, nil
 }
 
 // timeOf reads a timestamp or date given as a time.Time or, as JSON input

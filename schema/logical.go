@@ -131,34 +131,9 @@ func defaultNative(n *node, v any) (any, error) {
 		}
 		return b, nil
 	case kindInt, kindLong:
-		num, ok := v.(json.Number)
-		if !ok {
-			return nil, fmt.Errorf("want an integer, got %s", jsonKind(v))
-		}
-		i, err := strconv.ParseInt(num.String(), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("want an integer, got %s", num)
-		}
-		if n.kind == kindInt {
-			if i < math.MinInt32 || i > math.MaxInt32 {
-				return nil, fmt.Errorf("%d overflows an int", i)
-			}
-			return fromBase(n, int32(i)), nil
-		}
-		return fromBase(n, i), nil
+		return defaultInteger(n, v)
 	case kindFloat, kindDouble:
-		num, ok := v.(json.Number)
-		if !ok {
-			return nil, fmt.Errorf("want a number, got %s", jsonKind(v))
-		}
-		f, err := strconv.ParseFloat(num.String(), 64)
-		if err != nil {
-			return nil, fmt.Errorf("want a number, got %s", num)
-		}
-		if n.kind == kindFloat {
-			return float32(f), nil
-		}
-		return f, nil
+		return defaultFloat(n, v)
 	case kindString:
 		s, ok := v.(string)
 		if !ok {
@@ -166,96 +141,165 @@ func defaultNative(n *node, v any) (any, error) {
 		}
 		return s, nil
 	case kindBytes, kindFixed:
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("want a string of code points 0-255, got %s", jsonKind(v))
-		}
-		b, err := latin1(s)
-		if err != nil {
-			return nil, err
-		}
-		if n.kind == kindFixed && len(b) != n.size {
-			return nil, fmt.Errorf("want %d bytes, got %d", n.size, len(b))
-		}
-		return fromBase(n, b), nil
+		return defaultBytes(n, v)
 	case kindEnum:
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("want a symbol string, got %s", jsonKind(v))
-		}
-		if _, ok := n.symbolIndex[s]; !ok {
-			return nil, fmt.Errorf("unknown enum symbol %q", s)
-		}
-		return s, nil
+		return defaultEnum(n, v)
 	case kindArray:
-		arr, ok := v.([]any)
-		if !ok {
-			return nil, fmt.Errorf("want an array, got %s", jsonKind(v))
-		}
-		out := make([]any, len(arr))
-		for i, x := range arr {
-			nv, err := defaultNative(n.items, x)
-			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
-			}
-			out[i] = nv
-		}
-		return out, nil
+		return defaultArray(n, v)
 	case kindMap:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("want an object, got %s", jsonKind(v))
-		}
-		out := make(map[string]any, len(m))
-		for k, x := range m {
-			nv, err := defaultNative(n.items, x)
-			if err != nil {
-				return nil, fmt.Errorf("[%q]: %w", k, err)
-			}
-			out[k] = nv
-		}
-		return out, nil
+		return defaultMap(n, v)
 	case kindRecord:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("want an object, got %s", jsonKind(v))
-		}
-		out := make(map[string]any, len(n.fields))
-		for _, f := range n.fields {
-			x, has := m[f.name]
-			if !has {
-				if !f.hasDefault {
-					return nil, fmt.Errorf(".%s: missing and without a default", f.name)
-				}
-				if f.defNative == nil && f.def != nil {
-					// Not converted yet (the record is being defined).
-					return nil, fmt.Errorf(".%s: default not available", f.name)
-				}
-				out[f.name] = f.defNative
-				continue
-			}
-			nv, err := defaultNative(f.typ, x)
-			if err != nil {
-				return nil, fmt.Errorf(".%s: %w", f.name, err)
-			}
-			out[f.name] = nv
-		}
-		return out, nil
+		return defaultRecord(n, v)
 	case kindUnion:
-		if len(n.branches) == 0 {
-			return nil, errors.New("an empty union has no values")
-		}
-		first := n.branches[0]
-		nv, err := defaultNative(first, v)
-		if err != nil {
-			return nil, fmt.Errorf("a union's default is a value of its first branch (%s): %w", first.describe(), err)
-		}
-		if first.kind == kindNull {
-			return nil, nil
-		}
-		return map[string]any{first.unionKey(): nv}, nil
+		return defaultUnion(n, v)
 	}
 	return nil, fmt.Errorf("unsupported type %s", n.kind)
+}
+
+// defaultInteger converts a JSON integer to an int or long, through the
+// logical type if there is one.
+func defaultInteger(n *node, v any) (any, error) {
+	num, ok := v.(json.Number)
+	if !ok {
+		return nil, fmt.Errorf("want an integer, got %s", jsonKind(v))
+	}
+	i, err := strconv.ParseInt(num.String(), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("want an integer, got %s", num)
+	}
+	if n.kind == kindInt {
+		if i < math.MinInt32 || i > math.MaxInt32 {
+			return nil, fmt.Errorf("%d overflows an int", i)
+		}
+		return fromBase(n, int32(i)), nil
+	}
+	return fromBase(n, i), nil
+}
+
+// defaultFloat converts a JSON number to a float or double.
+func defaultFloat(n *node, v any) (any, error) {
+	num, ok := v.(json.Number)
+	if !ok {
+		return nil, fmt.Errorf("want a number, got %s", jsonKind(v))
+	}
+	f, err := strconv.ParseFloat(num.String(), 64)
+	if err != nil {
+		return nil, fmt.Errorf("want a number, got %s", num)
+	}
+	if n.kind == kindFloat {
+		return float32(f), nil
+	}
+	return f, nil
+}
+
+// defaultBytes converts Avro's JSON form of bytes and fixed, a string of
+// code points 0-255, to bytes (a decimal through its logical type).
+func defaultBytes(n *node, v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("want a string of code points 0-255, got %s", jsonKind(v))
+	}
+	b, err := latin1(s)
+	if err != nil {
+		return nil, err
+	}
+	if n.kind == kindFixed && len(b) != n.size {
+		return nil, fmt.Errorf("want %d bytes, got %d", n.size, len(b))
+	}
+	return fromBase(n, b), nil
+}
+
+// defaultEnum checks that a JSON string is one of n's symbols.
+func defaultEnum(n *node, v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("want a symbol string, got %s", jsonKind(v))
+	}
+	if _, ok := n.symbolIndex[s]; !ok {
+		return nil, fmt.Errorf("unknown enum symbol %q", s)
+	}
+	return s, nil
+}
+
+// defaultArray converts a JSON array item by item.
+func defaultArray(n *node, v any) (any, error) {
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("want an array, got %s", jsonKind(v))
+	}
+	out := make([]any, len(arr))
+	for i, x := range arr {
+		nv, err := defaultNative(n.items, x)
+		if err != nil {
+			return nil, fmt.Errorf("[%d]: %w", i, err)
+		}
+		out[i] = nv
+	}
+	return out, nil
+}
+
+// defaultMap converts a JSON object value by value.
+func defaultMap(n *node, v any) (any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("want an object, got %s", jsonKind(v))
+	}
+	out := make(map[string]any, len(m))
+	for k, x := range m {
+		nv, err := defaultNative(n.items, x)
+		if err != nil {
+			return nil, fmt.Errorf("[%q]: %w", k, err)
+		}
+		out[k] = nv
+	}
+	return out, nil
+}
+
+// defaultRecord converts a JSON object field by field; a field the object
+// lacks takes the field's own default.
+func defaultRecord(n *node, v any) (any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("want an object, got %s", jsonKind(v))
+	}
+	out := make(map[string]any, len(n.fields))
+	for _, f := range n.fields {
+		x, has := m[f.name]
+		if !has {
+			if !f.hasDefault {
+				return nil, fmt.Errorf(".%s: missing and without a default", f.name)
+			}
+			if f.defNative == nil && f.def != nil {
+				// Not converted yet (the record is being defined).
+				return nil, fmt.Errorf(".%s: default not available", f.name)
+			}
+			out[f.name] = f.defNative
+			continue
+		}
+		nv, err := defaultNative(f.typ, x)
+		if err != nil {
+			return nil, fmt.Errorf(".%s: %w", f.name, err)
+		}
+		out[f.name] = nv
+	}
+	return out, nil
+}
+
+// defaultUnion converts a union's default, which the specification makes
+// a value of the first branch, and wraps it the way goavro decodes unions.
+func defaultUnion(n *node, v any) (any, error) {
+	if len(n.branches) == 0 {
+		return nil, errors.New("an empty union has no values")
+	}
+	first := n.branches[0]
+	nv, err := defaultNative(first, v)
+	if err != nil {
+		return nil, fmt.Errorf("a union's default is a value of its first branch (%s): %w", first.describe(), err)
+	}
+	if first.kind == kindNull {
+		return nil, nil
+	}
+	return map[string]any{first.unionKey(): nv}, nil
 }
 
 // latin1 turns a JSON string of code points 0-255, Avro's JSON form of
