@@ -4,6 +4,16 @@
 // restarts, and topic auto-creation. It backs `actord broker`,
 // `kafka.enabled: false`, `--embedded` and the project's tests. Production
 // runs against Kafka.
+//
+// The broker refuses what it cannot serve and keeps running: a topic of
+// more than MaxPartitionsPerTopic (10,000) partitions, created or grown,
+// is INVALID_PARTITIONS; a CreateTopics request of more than
+// MaxPartitionsPerRequest (10,000) partitions in all is POLICY_VIOLATION;
+// a replication factor above NumBrokers (1) is INVALID_REPLICATION_FACTOR,
+// as Kafka answers; a request frame over MaxRequestBytes (100 MiB, Kafka's
+// socket.request.max.bytes default) has its connection closed before it is
+// read, as Kafka does. Without SASL, a SASLHandshake is answered
+// ILLEGAL_SASL_STATE, as by a Kafka listener without SASL.
 package broker
 
 import (
@@ -73,9 +83,9 @@ func Start(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded broker: cannot listen on %s: %w", cfg.Listen, unwrapOpErr(err))
 	}
-	ln = cfg.Security.listener(ln)
+	ln = &sizeLimitListener{Listener: cfg.Security.listener(ln), max: MaxRequestBytes}
 	opts := []kfake.Opt{
-		kfake.NumBrokers(1),
+		kfake.NumBrokers(NumBrokers),
 		kfake.DefaultNumPartitions(cfg.DefaultPartitions),
 		kfake.ClusterID("actord-embedded"),
 		kfake.ListenFn(func(string, string) (net.Listener, error) { return ln, nil }),
@@ -96,6 +106,7 @@ func Start(cfg Config) (*Broker, error) {
 		ln.Close()
 		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
+	limitRequests(c, cfg.Security.SASLMechanism != "")
 	return &Broker{cluster: c, addr: ln.Addr().String(), dataDir: cfg.DataDir}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/actord/actord/topics"
 )
@@ -172,9 +173,52 @@ func (a *app) topicsDeleteCmd() *cobra.Command {
 // withClient does.
 func (a *app) withAdmin(cmd *cobra.Command, fn func(context.Context, *topics.Admin) error) error {
 	return a.withClient(cmd, func(ctx context.Context, cl *kgo.Client) error {
-		return fn(ctx, topics.NewAdmin(cl))
+		return closedUnanswered(ctx, cl, strings.Join(append([]string{strings.TrimPrefix(cmd.CommandPath(), "actord ")}, cmd.Flags().Args()...), " "), fn(ctx, topics.NewAdmin(cl)))
 	})
 }
+
+// closedUnanswered replaces the client's guess for a connection the broker
+// closed at its first request ("is SASL missing?") with what the broker
+// says when asked. The client makes that guess only when kafka.sasl is not
+// set and a connection is closed before any response to a request after
+// ApiVersions; a broker also does that when it refuses a request outright
+// (Kafka past socket.request.max.bytes) or dies of it. So the broker is
+// asked, on a new connection, to begin a SASL PLAIN exchange: a listener
+// that requires SASL begins it or names its mechanisms (then SASL is the
+// cause, and the hint stays); one without SASL answers ILLEGAL_SASL_STATE
+// (then SASL is not the cause, and the error says the request was not
+// answered). When the broker cannot be asked, neither is claimed.
+func closedUnanswered(ctx context.Context, cl *kgo.Client, what string, err error) error {
+	var first *kgo.ErrFirstReadEOF
+	if !errors.As(err, &first) {
+		return err
+	}
+	probeCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrSASLHandshakeRequest()
+	req.Mechanism = "PLAIN"
+	resp, perr := req.RequestWith(probeCtx, cl)
+	switch {
+	case perr != nil:
+		return &closedError{err: err, msg: fmt.Sprintf("%s: the broker closed the connection without answering, and did not answer whether it requires SASL either (%v): is it still running? its log may say why", what, perr)}
+	case resp.ErrorCode == 0 || len(resp.SupportedMechanisms) > 0:
+		mechs := ""
+		if len(resp.SupportedMechanisms) > 0 {
+			mechs = " (" + strings.Join(resp.SupportedMechanisms, ", ") + ")"
+		}
+		return &closedError{err: err, msg: fmt.Sprintf("%s: the broker closed the connection without answering: it requires SASL authentication%s and kafka.sasl is not set", what, mechs)}
+	}
+	return &closedError{err: err, msg: fmt.Sprintf("%s: the broker closed the connection without answering (it does not require SASL, so that is not the cause): it may refuse a request this large or have failed on it; its log may say why", what)}
+}
+
+// closedError is closedUnanswered's error; it unwraps to the client's.
+type closedError struct {
+	err error
+	msg string
+}
+
+func (e *closedError) Error() string { return e.msg }
+func (e *closedError) Unwrap() error { return e.err }
 
 // printTopic writes one topic as a key/value block and a partition table.
 func (a *app) printTopic(info topics.Info) error {
