@@ -51,6 +51,69 @@ func checkMap(t reflect.Type, m map[string]any, path string, report func(key str
 	}
 }
 
+// checkCase reports every key of raw, the file's section of type t as
+// written, that is not lower case, and deletes it (viper's lower-cased
+// copy of it) from m, the same section as viper read it. Keys are lower
+// case: Kafka: is an unknown key, not kafka:. Sections and lists of
+// sections are followed; the keys of a map value (a topic's config) are
+// names, not keys, and are left alone.
+func checkCase(t reflect.Type, raw, m map[string]any, path string, report func(key string, err error)) {
+	fields := map[string]reflect.StructField{}
+	names := []string{}
+	for i := range t.NumField() {
+		if name := tagName(t.Field(i)); name != "" {
+			fields[name] = t.Field(i)
+			names = append(names, name)
+		}
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		lower := strings.ToLower(k)
+		if k != lower {
+			err := unknownKey(lower, names)
+			if _, ok := fields[lower]; ok {
+				err = fmt.Errorf("unknown key (did you mean %s? keys are lower case)", lower)
+			}
+			report(joinKey(path, k), err)
+			delete(m, lower)
+			continue
+		}
+		f, ok := fields[k]
+		if !ok {
+			continue // checkMap reports it
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case ft.Kind() == reflect.Struct && ft != durationType:
+			rs, ok1 := raw[k].(map[string]any)
+			ms, ok2 := m[k].(map[string]any)
+			if ok1 && ok2 {
+				checkCase(ft, rs, ms, joinKey(path, k), report)
+			}
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			rl, ok1 := raw[k].([]any)
+			ml, ok2 := m[k].([]any)
+			if !ok1 || !ok2 {
+				continue
+			}
+			for i := range min(len(rl), len(ml)) {
+				rs, ok1 := rl[i].(map[string]any)
+				ms, ok2 := ml[i].(map[string]any)
+				if ok1 && ok2 {
+					checkCase(ft.Elem(), rs, ms, fmt.Sprintf("%s[%d]", joinKey(path, k), i), report)
+				}
+			}
+		}
+	}
+}
+
 // checkValue checks m[k], the value at key of a field of type ft: a
 // section must be a mapping and a list of sections a list, each checked
 // in turn; a misshapen one is reported and deleted. A null optional

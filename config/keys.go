@@ -140,3 +140,15 @@ func hasPath(v any, path ...string) bool {
 	}
 	return true
 }
+
+// pathValue returns the value the nested maps of v hold at path, or nil.
+func pathValue(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"reflect"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 )
 
 // DefaultFile is the config file Load reads when Source.File is empty and
@@ -131,6 +133,15 @@ func (l *loader) readFile(name string) error {
 	}
 	l.file = name
 	l.fileMap = fv.AllSettings()
+	// viper lower-cases every key it reads; the keys as written are
+	// checked on a parse of their own, so that Kafka: is not taken for
+	// kafka:.
+	var raw map[string]any
+	if yaml.Unmarshal(data, &raw) == nil {
+		checkCase(reflect.TypeFor[Config](), raw, l.fileMap, "", func(key string, err error) {
+			l.add(name, key, err)
+		})
+	}
 	checkMap(reflect.TypeFor[Config](), l.fileMap, "", func(key string, err error) {
 		l.add(name, key, err)
 	})
@@ -138,30 +149,82 @@ func (l *loader) readFile(name string) error {
 	return l.v.MergeConfigMap(l.fileMap)
 }
 
+// MaxFileSize is the largest config file Load reads: 1 MiB, far more
+// than any configuration needs, so that a wrong --config (a log, an
+// image) fails at once instead of filling memory.
+const MaxFileSize = 1 << 20
+
 // readConfigFile returns the name and contents of the config file to
 // read: name, or DefaultFile when name is empty and it exists. It returns
-// an empty name and no error when there is no file to read.
+// an empty name and no error when there is no file to read. Only a
+// regular file (or a link to one) of at most MaxFileSize bytes is read: a
+// directory, a named pipe (which would block until a writer comes), a
+// device (/dev/zero has no end) or a socket is refused before it is
+// opened, in one line naming the path.
 func readConfigFile(name string) (string, []byte, error) {
-	if name == "" {
-		st, err := os.Stat(DefaultFile)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return "", nil, nil
-		case err != nil:
-			return "", nil, fmt.Errorf("config file %s: %w", DefaultFile, unwrapPath(err))
-		case st.IsDir():
-			return "", nil, fmt.Errorf("config file %s: is a directory", DefaultFile)
-		}
+	explicit := name != ""
+	if !explicit {
 		name = DefaultFile
 	}
-	data, err := os.ReadFile(name)
-	if errors.Is(err, fs.ErrNotExist) {
+	st, err := os.Stat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		return "", nil, nil
+	case errors.Is(err, fs.ErrNotExist):
 		return "", nil, fmt.Errorf("config file %s: %w", name, fs.ErrNotExist)
+	case err != nil:
+		return "", nil, fmt.Errorf("config file %s: %w", name, unwrapPath(err))
 	}
+	if err := checkRegular(st); err != nil {
+		return "", nil, fmt.Errorf("config file %s: %w", name, err)
+	}
+	f, err := os.Open(name)
 	if err != nil {
 		return "", nil, fmt.Errorf("config file %s: %w", name, unwrapPath(err))
 	}
+	defer f.Close()
+	// The name may have been replaced between the Stat and the Open.
+	if st, err = f.Stat(); err != nil {
+		return "", nil, fmt.Errorf("config file %s: %w", name, unwrapPath(err))
+	}
+	if err := checkRegular(st); err != nil {
+		return "", nil, fmt.Errorf("config file %s: %w", name, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return "", nil, fmt.Errorf("config file %s: %w", name, unwrapPath(err))
+	}
+	if len(data) > MaxFileSize {
+		return "", nil, fmt.Errorf("config file %s: more than the %d bytes (1 MiB) a config file may hold", name, MaxFileSize)
+	}
 	return name, data, nil
+}
+
+// checkRegular refuses a config file that is not a regular file or is
+// larger than MaxFileSize.
+func checkRegular(st fs.FileInfo) error {
+	mode := st.Mode()
+	var what string
+	switch {
+	case mode.IsRegular():
+		if st.Size() > MaxFileSize {
+			return fmt.Errorf("%d bytes, more than the %d (1 MiB) a config file may hold", st.Size(), MaxFileSize)
+		}
+		return nil
+	case mode.IsDir():
+		return errors.New("is a directory")
+	case mode&fs.ModeNamedPipe != 0:
+		what = "a named pipe"
+	case mode&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case mode&fs.ModeDevice != 0:
+		what = "a device"
+	case mode&fs.ModeSocket != 0:
+		what = "a socket"
+	default:
+		what = "of mode " + mode.Type().String()
+	}
+	return fmt.Errorf("not a regular file (%s)", what)
 }
 
 // unwrapPath returns the cause of a *fs.PathError without the path, which
@@ -259,6 +322,15 @@ func (l *loader) decode(cfg *Config) error {
 	for i := range cfg.Consumers {
 		if i < len(items) && !hasPath(items[i], "backoff", "jitter") {
 			cfg.Consumers[i].Backoff.Jitter = DefaultJitter
+		}
+		// An absent (or null) http timeout means the default, which
+		// WithDefaults fills in for a zero; an explicit 0 is a value the
+		// reference refuses (greater than 0), so it is reported here,
+		// where it can be told from an absent one.
+		if h := cfg.Consumers[i].Handler.HTTP; h != nil && h.Timeout == 0 && i < len(items) &&
+			pathValue(items[i], "handler", "http", "timeout") != nil {
+			key := fmt.Sprintf("consumers[%d].handler.http.timeout", i)
+			l.add(l.sourceOf(key), key, fmt.Errorf("must be greater than 0, got %s", h.Timeout))
 		}
 	}
 	return nil

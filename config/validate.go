@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/supervisor"
@@ -68,6 +69,18 @@ const (
 	// handler kind exists only in the config file, so its default lives
 	// here.
 	DefaultHTTPTimeout = 30 * time.Second
+)
+
+// The upper bounds of the keys that size what a partition holds in
+// memory; each is far above any useful value, and below what exhausts a
+// machine's memory once partitions are assigned.
+const (
+	// MaxConcurrency is the most handler actors a partition may run
+	// (consumers[].concurrency).
+	MaxConcurrency = 10_000
+	// MaxInFlightLimit is the most fetched but unfinished records a
+	// partition may hold (runtime.max_in_flight, consumers[].max_in_flight).
+	MaxInFlightLimit = 100_000
 )
 
 // The defaults of the daemon's own keys, which the library does not have.
@@ -197,6 +210,15 @@ func (ck *checker) atLeast(key string, n, lo int64) {
 	}
 }
 
+func (ck *checker) between(key string, n, lo, hi int64) {
+	switch {
+	case n < lo:
+		ck.add(key, "must be at least %d, got %d", lo, n)
+	case n > hi:
+		ck.add(key, "must be at most %d, got %d", hi, n)
+	}
+}
+
 func (ck *checker) topic(key, name string) {
 	if name == "" {
 		ck.add(key, "required")
@@ -242,7 +264,7 @@ func (ck *checker) hostPort(key, addr string, listener bool) {
 		}
 	}
 	if err != nil {
-		ck.add(key, "%q is not host:port", addr)
+		ck.add(key, "%s is not host:port", clipQuoted(addr))
 	}
 }
 
@@ -261,7 +283,7 @@ func (c Config) problems() []*KeyError {
 		ck.add("runtime.commit_interval", "must be at least %s, got %s", actors.MinCommitInterval, c.Runtime.CommitInterval)
 	}
 	ck.positive("runtime.drain_timeout", c.Runtime.DrainTimeout)
-	ck.atLeast("runtime.max_in_flight", int64(c.Runtime.MaxInFlight), 1)
+	ck.between("runtime.max_in_flight", int64(c.Runtime.MaxInFlight), 1, MaxInFlightLimit)
 	if n := c.Runtime.FetchPartitionBytes; n < 1024 || n > 1<<30 {
 		ck.add("runtime.fetch_partition_bytes", "must be between 1024 and 1073741824 (1 GiB), got %d", n)
 	}
@@ -300,8 +322,19 @@ func (k Kafka) check(ck *checker) {
 		if len(brokers) == 0 {
 			ck.add("kafka.bootstrap_servers", "required when kafka.enabled is true")
 		}
+		// A runaway list is reported by its first few bad entries.
+		bad := 0
 		for _, b := range brokers {
-			ck.hostPort("kafka.bootstrap_servers", b, false)
+			var one checker
+			if one.hostPort("kafka.bootstrap_servers", b, false); len(one.out) == 0 {
+				continue
+			}
+			if bad++; bad <= maxBadBrokers {
+				ck.out = append(ck.out, one.out...)
+			}
+		}
+		if bad > maxBadBrokers {
+			ck.add("kafka.bootstrap_servers", "%d more of its %d entries are not host:port", bad-maxBadBrokers, len(brokers))
 		}
 	}
 	ck.positive("kafka.dial_timeout", k.DialTimeout)
@@ -386,11 +419,11 @@ func (cs Consumer) check(ck *checker, key string) {
 		ck.add(key+".group", "required")
 	}
 	ck.oneOf(key+".ordering", cs.Ordering, OrderingPartition, OrderingKey, OrderingUnordered)
-	ck.atLeast(key+".concurrency", int64(cs.Concurrency), 1)
+	ck.between(key+".concurrency", int64(cs.Concurrency), 1, MaxConcurrency)
 	if cs.MaxRetries != nil {
 		ck.atLeast(key+".max_retries", int64(*cs.MaxRetries), 0)
 	}
-	ck.atLeast(key+".max_in_flight", int64(cs.MaxInFlight), 1)
+	ck.between(key+".max_in_flight", int64(cs.MaxInFlight), 1, MaxInFlightLimit)
 
 	b := cs.Backoff
 	ck.positive(key+".backoff.initial", b.Initial)
@@ -488,4 +521,27 @@ func checkURL(ck *checker, key, raw string) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		ck.add(key, "%q is not an absolute http or https URL", u.Redacted())
 	}
+}
+
+// maxBadBrokers is how many bad kafka.bootstrap_servers entries are
+// reported one by one; the rest are counted.
+const maxBadBrokers = 3
+
+// maxQuoted is how much of a value a problem quotes: a runaway value (a
+// 10,000-character --brokers) is cut to it, its length said.
+const maxQuoted = 200
+
+// clipQuoted quotes s as %q does, cut after its first maxQuoted
+// characters with how many it has: "aaa…"... (10000 characters).
+func clipQuoted(s string) string {
+	n := utf8.RuneCountInString(s)
+	if n <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := 0
+	for range maxQuoted {
+		_, size := utf8.DecodeRuneInString(s[cut:])
+		cut += size
+	}
+	return fmt.Sprintf("%q... (%d characters)", s[:cut], n)
 }
