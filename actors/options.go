@@ -203,11 +203,12 @@ func Ordering(m OrderingMode) ConsumerOption {
 }
 
 // Concurrency sets the handler actors per partition in ByKey and Unordered
-// modes (ByPartition runs one). At least 1. Default DefaultConcurrency.
+// modes (ByPartition runs one). Between 1 and MaxConcurrency. Default
+// DefaultConcurrency.
 func Concurrency(n int) ConsumerOption {
 	return consumerOpt(func(o *consumerOptions) {
-		if n < 1 {
-			o.bad("actors.Concurrency(%d): must be at least 1", n)
+		if n < 1 || n > MaxConcurrency {
+			o.bad("actors.Concurrency(%d): must be between 1 and %d", n, MaxConcurrency)
 			return
 		}
 		o.concurrency = n
@@ -215,12 +216,12 @@ func Concurrency(n int) ConsumerOption {
 }
 
 // MaxInFlight caps fetched but unfinished records per partition; fetching
-// holds above it. At least 1. Default: the runtime's
+// holds above it. Between 1 and MaxInFlightLimit. Default: the runtime's
 // (DefaultMaxInFlightPerPartition).
 func MaxInFlight(n int) ConsumerOption {
 	return consumerOpt(func(o *consumerOptions) {
-		if n < 1 {
-			o.bad("actors.MaxInFlight(%d): must be at least 1", n)
+		if n < 1 || n > MaxInFlightLimit {
+			o.bad("actors.MaxInFlight(%d): must be between 1 and %d", n, MaxInFlightLimit)
 			return
 		}
 		o.maxInFlight = n

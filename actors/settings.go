@@ -50,6 +50,13 @@ const (
 	// DefaultEventConcurrency is the event actors per handler registered
 	// with On.
 	DefaultEventConcurrency = 4
+	// MaxConcurrency is the most handler actors a partition may run:
+	// far above any useful value, below what exhausts a machine's memory
+	// once partitions are assigned.
+	MaxConcurrency = 10_000
+	// MaxInFlightLimit is the most fetched but unfinished records a partition
+	// may hold, for the same reason.
+	MaxInFlightLimit = 100_000
 	// DefaultDeadLetterSuffix makes a consumer's default dead-letter
 	// topic: "orders" dead-letters to "orders.dlq".
 	DefaultDeadLetterSuffix = ".dlq"
@@ -236,8 +243,8 @@ func DrainTimeout(d time.Duration) RuntimeOption {
 // do not set MaxInFlight. Default DefaultMaxInFlight.
 func DefaultMaxInFlightPerPartition(n int) RuntimeOption {
 	return runtimeOpt(func(s *settings) {
-		if n < 1 {
-			s.bad("actors.DefaultMaxInFlightPerPartition(%d): must be at least 1", n)
+		if n < 1 || n > MaxInFlightLimit {
+			s.bad("actors.DefaultMaxInFlightPerPartition(%d): must be between 1 and %d", n, MaxInFlightLimit)
 		}
 		s.maxInFlight = n
 	})

@@ -72,15 +72,14 @@ const (
 )
 
 // The upper bounds of the keys that size what a partition holds in
-// memory; each is far above any useful value, and below what exhausts a
-// machine's memory once partitions are assigned.
+// memory: the library's own (actors.MaxConcurrency, actors.MaxInFlightLimit).
 const (
 	// MaxConcurrency is the most handler actors a partition may run
 	// (consumers[].concurrency).
-	MaxConcurrency = 10_000
+	MaxConcurrency = actors.MaxConcurrency
 	// MaxInFlightLimit is the most fetched but unfinished records a
 	// partition may hold (runtime.max_in_flight, consumers[].max_in_flight).
-	MaxInFlightLimit = 100_000
+	MaxInFlightLimit = actors.MaxInFlightLimit
 )
 
 // The defaults of the daemon's own keys, which the library does not have.
