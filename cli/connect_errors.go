@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -21,7 +22,7 @@ type unreachableError struct {
 }
 
 func (e *unreachableError) Error() string {
-	addrs := strings.Join(e.brokers, ",")
+	addrs := clip(strings.Join(e.brokers, ","), maxEcho)
 	if addrs == "" {
 		addrs = "(no bootstrap servers configured)"
 	}
@@ -41,7 +42,7 @@ type authFailedError struct {
 
 func (e *authFailedError) Error() string {
 	return fmt.Sprintf("authentication failed at Kafka %s: %s; check kafka.sasl.mechanism, kafka.sasl.user and kafka.sasl.password (or kafka.sasl.password_file)",
-		strings.Join(e.brokers, ","), authFailedReason(e.err))
+		clip(strings.Join(e.brokers, ","), maxEcho), authFailedReason(e.err))
 }
 
 func (e *authFailedError) Unwrap() error { return e.err }
@@ -116,13 +117,36 @@ func unreachableReason(err error) string {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.As(err, &dns):
-		return "unknown host " + dns.Name
+		return "unknown host " + clip(dns.Name, maxEcho)
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
-		return op.Err.Error()
+		return clip(op.Err.Error(), maxReason)
 	}
-	return err.Error()
+	return clip(err.Error(), maxReason)
+}
+
+// maxEcho is how much of a user's value (the --brokers list, a host name)
+// an error line quotes; maxReason how much of a client's error, which may
+// quote the value in turn.
+const (
+	maxEcho   = 200
+	maxReason = 500
+)
+
+// clip cuts s after its first n characters, saying how long it was: a
+// 10,000-character --brokers value is not echoed whole.
+func clip(s string, n int) string {
+	total := utf8.RuneCountInString(s)
+	if total <= n {
+		return s
+	}
+	cut := 0
+	for range n {
+		_, size := utf8.DecodeRuneInString(s[cut:])
+		cut += size
+	}
+	return fmt.Sprintf("%s... (%d characters)", s[:cut], total)
 }
 
 // withClient runs fn with a client of the configured cluster (the embedded

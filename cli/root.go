@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/handler"
 	"github.com/actord/actord/internal/fromconfig"
 )
 
@@ -160,7 +162,38 @@ func (a *app) loadConfig(cmd *cobra.Command) (config.Config, error) {
 	if a.embedded {
 		a.flagKeys["kafka.enabled"] = false
 	}
-	return config.Load(config.Source{File: a.configFile, Flags: a.flagKeys})
+	cfg, err := config.Load(config.Source{File: a.configFile, Flags: a.flagKeys})
+	if err == nil && cmd.Name() == "start" {
+		err = checkExecCommands(cmd, cfg)
+	}
+	if err != nil {
+		return config.Config{}, err
+	}
+	return cfg, nil
+}
+
+// checkExecCommands refuses, before anything is consumed, an exec handler
+// of a consumer `actord start` runs (those of its --group selection, all
+// without one) whose command cannot be run (see handler.CheckCommand):
+// it would fail and dead-letter every record. Each problem is one line
+// naming the key and the command, e.g.
+//
+//	actord.yaml: consumers[0].handler.exec: "/nonexistent/handler": no such file or directory
+func checkExecCommands(cmd *cobra.Command, cfg config.Config) error {
+	var groups []string
+	if f := cmd.Flags().Lookup("group"); f != nil {
+		groups, _ = cmd.Flags().GetStringArray("group")
+	}
+	var errs []error
+	for i, c := range cfg.Consumers {
+		if c.Handler.Exec == nil || len(groups) > 0 && !slices.Contains(groups, c.Group) {
+			continue
+		}
+		if err := handler.CheckCommand(c.Handler.Exec); err != nil {
+			errs = append(errs, &config.KeyError{Source: cfg.File, Key: fmt.Sprintf("consumers[%d].handler.exec", i), Err: err})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // connect resolves the bootstrap servers for cfg, starting the embedded

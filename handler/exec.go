@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strings"
@@ -51,6 +52,36 @@ func newExec(argv []string, stdout io.Writer) (Func, error) {
 	}
 	h := &execHandler{argv: append([]string(nil), argv...), stdout: stdout}
 	return h.handle, nil
+}
+
+// CheckCommand reports whether the command of an exec handler (argv[0])
+// can be run, as exec.LookPath finds it: a path must name an executable
+// file, a bare name must be found in $PATH. The error names the command
+// and why, in one line: "/nonexistent/handler": no such file or
+// directory. A command that cannot be run would fail (and dead-letter)
+// every record, so `actord start` refuses it before it consumes. New does
+// not check: a command that goes missing later fails its records, as
+// retryable failures.
+func CheckCommand(argv []string) error {
+	if len(argv) == 0 || argv[0] == "" {
+		return errors.New("no command")
+	}
+	_, err := exec.LookPath(argv[0])
+	if err == nil {
+		return nil
+	}
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		err = ee.Err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("%q: not executable (permission denied)", argv[0])
+	}
+	return fmt.Errorf("%q: %v", argv[0], err)
 }
 
 func (h *execHandler) handle(ctx context.Context, m actors.Message[[]byte]) error {

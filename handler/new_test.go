@@ -1,6 +1,7 @@
 package handler_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,5 +44,26 @@ func TestNewRejectsBadHandlers(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestCheckCommand is the check `actord start` makes of an exec handler's
+// command before it consumes (issue 21, finding 5).
+func TestCheckCommand(t *testing.T) {
+	if err := handler.CheckCommand([]string{"sh", "-c", "true"}); err != nil {
+		t.Errorf("sh: %v", err)
+	}
+	notExec := filepath.Join(t.TempDir(), "handle.sh")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ cmd, want string }{
+		{"/nonexistent/handler", `"/nonexistent/handler": no such file or directory`},
+		{"actord-test-no-such-command", `"actord-test-no-such-command": executable file not found in $PATH`},
+		{notExec, `"` + notExec + `": not executable (permission denied)`},
+	} {
+		if err := handler.CheckCommand([]string{c.cmd}); err == nil || err.Error() != c.want {
+			t.Errorf("%s: error %v, want %q", c.cmd, err, c.want)
+		}
 	}
 }
