@@ -118,8 +118,12 @@ func assign(n *node, v any, dst reflect.Value) error {
 		dst.SetZero()
 		return nil
 	}
-	if done, err := assignWellKnown(n, v, dst); done {
-		return err
+	// Only three Go types need assignWellKnown; testing for them here spares
+	// every other value a call.
+	if t := dst.Type(); t == timeType || t == durationType || t == bigRatType {
+		if done, err := assignWellKnown(n, v, dst); done {
+			return err
+		}
 	}
 	switch n.kind {
 	case kindRecord:

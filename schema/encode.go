@@ -66,7 +66,12 @@ func mismatch(n *node, v reflect.Value) error {
 
 // toNative converts v to goavro's native form for n, checking that it fits.
 func toNative(n *node, v reflect.Value) (any, error) {
-	v = deref(v, reflect.Interface)
+	// The Kind checks spare the common value, neither an interface nor a
+	// pointer, a call to deref (which does not inline): this runs for every
+	// value encoded.
+	if v.Kind() == reflect.Interface {
+		v = deref(v, reflect.Interface)
+	}
 	// Unions and decimals look at pointers themselves: a nil pointer picks
 	// a union's null branch, and *big.Rat is a decimal's natural Go type.
 	if n.kind == kindUnion {
@@ -75,7 +80,9 @@ func toNative(n *node, v reflect.Value) (any, error) {
 	if n.logical == logicalDecimal {
 		return decimalNative(n, v)
 	}
-	v = deref(v, reflect.Pointer)
+	if v.Kind() == reflect.Pointer {
+		v = deref(v, reflect.Pointer)
+	}
 	if !v.IsValid() {
 		if n.kind == kindNull {
 			return nil, nil
