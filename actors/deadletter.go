@@ -82,11 +82,16 @@ func refusedForGood(err error) bool {
 // that the partition moves on and nothing is lost: r stays in its source
 // topic. A stub that fails too is retried by the partition.
 func (rt *Runtime) deadLetterStub(topic string, r *kgo.Record, f dlq.Failure, cause error, done func(error)) {
+	rt.prod.Produce(context.Background(), rt.stub(topic, r, f, cause), func(_ *kgo.Record, err error) { done(err) })
+}
+
+// stub is the stub dead letter of r, which the broker refused for good
+// with cause, logged and counted: consumers and event handlers alike.
+func (rt *Runtime) stub(topic string, r *kgo.Record, f dlq.Failure, cause error) *kgo.Record {
 	rt.log.Error("dead letter refused by the broker; writing a stub with the record's coordinates instead (the record stays in its source topic)",
-		"dlq", topic, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "error", cause)
+		"dlq", topic, "handler", f.Handler, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "error", cause)
 	rt.metrics.DeadLetterStubs.WithLabelValues(topic).Inc()
-	stub := dlq.Stub(topic, r, f, cause.Error())
-	rt.prod.Produce(context.Background(), stub, func(_ *kgo.Record, err error) { done(err) })
+	return dlq.Stub(topic, r, f, cause.Error())
 }
 
 func (rt *Runtime) ensureDeadLetterTopic(ctx context.Context, topic, source string) error {

@@ -336,11 +336,7 @@ func (r *eventRouter) deadLetter(ctx context.Context, h *eventHandler, rec *kgo.
 	f := dlq.Failure{Group: rt.s.eventsGroup, Handler: h.id, Attempts: attempts, Err: cause, FailedAt: time.Now()}
 	err := rt.prod.ProduceSync(cctx, dlq.Record(h.dlq, rec, f)).FirstErr()
 	if err != nil && refusedForGood(err) {
-		// As for consumers: the event stays in its topic, the stub says where.
-		rt.log.Error("dead letter refused by the broker; writing a stub with the event's coordinates instead",
-			"dlq", h.dlq, "handler", h.id, "partition", rec.Partition, "offset", rec.Offset, "error", err)
-		rt.metrics.DeadLetterStubs.WithLabelValues(h.dlq).Inc()
-		err = rt.prod.ProduceSync(cctx, dlq.Stub(h.dlq, rec, f, err.Error())).FirstErr()
+		err = rt.prod.ProduceSync(cctx, rt.stub(h.dlq, rec, f, err)).FirstErr()
 	}
 	if err != nil {
 		return fmt.Errorf("dead-letter write for %s: %w", h.id, err)

@@ -154,10 +154,7 @@ func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 // closed when t ends.
 func Client(t testing.TB, b Cluster, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.Addr())}, opts...)...)
-	if err != nil {
-		t.Fatalf("actortest: kafka client: %v", err)
-	}
+	cl := shortClient(t, b, opts...)
 	t.Cleanup(cl.Close)
 	return cl
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/broker"
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/partition"
 	"github.com/actord/actord/supervisor"
 	"github.com/actord/actord/topics"
 )
@@ -119,7 +120,7 @@ func RuntimeOptions(cfg config.Config) ([]actors.RuntimeOption, error) {
 // ConsumerOptions turns a consumer declared in config (with its defaults
 // filled, as Load leaves it) into the library's options.
 func ConsumerOptions(c config.Consumer) ([]actors.ConsumerOption, error) {
-	mode, err := ordering(c.Ordering)
+	mode, err := partition.ParseOrdering(c.Ordering)
 	if err != nil {
 		return nil, err
 	}
@@ -156,17 +157,4 @@ func ConsumerOptions(c config.Consumer) ([]actors.ConsumerOption, error) {
 		opts = append(opts, actors.FromLatest())
 	}
 	return opts, nil
-}
-
-// ordering maps the config words partition, key and unordered.
-func ordering(s string) (actors.OrderingMode, error) {
-	switch s {
-	case "", config.OrderingPartition:
-		return actors.ByPartition, nil
-	case config.OrderingKey:
-		return actors.ByKey, nil
-	case config.OrderingUnordered:
-		return actors.Unordered, nil
-	}
-	return 0, fmt.Errorf("ordering %q is not one of partition, key, unordered", s)
 }
