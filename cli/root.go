@@ -162,14 +162,7 @@ func (a *app) loadConfig(cmd *cobra.Command) (config.Config, error) {
 	if a.embedded {
 		a.flagKeys["kafka.enabled"] = false
 	}
-	cfg, err := config.Load(config.Source{File: a.configFile, Flags: a.flagKeys})
-	if err == nil && cmd.Name() == "start" {
-		err = checkExecCommands(cmd, cfg)
-	}
-	if err != nil {
-		return config.Config{}, err
-	}
-	return cfg, nil
+	return config.Load(config.Source{File: a.configFile, Flags: a.flagKeys})
 }
 
 // checkExecCommands refuses, before anything is consumed, an exec handler
@@ -179,11 +172,7 @@ func (a *app) loadConfig(cmd *cobra.Command) (config.Config, error) {
 // naming the key and the command, e.g.
 //
 //	actord.yaml: consumers[0].handler.exec: "/nonexistent/handler": no such file or directory
-func checkExecCommands(cmd *cobra.Command, cfg config.Config) error {
-	var groups []string
-	if f := cmd.Flags().Lookup("group"); f != nil {
-		groups, _ = cmd.Flags().GetStringArray("group")
-	}
+func checkExecCommands(cfg config.Config, groups []string) error {
 	var errs []error
 	for i, c := range cfg.Consumers {
 		if c.Handler.Exec == nil || len(groups) > 0 && !slices.Contains(groups, c.Group) {

@@ -35,6 +35,9 @@ commits and leaves the groups; a second signal exits at once.`,
 			if err != nil {
 				return err
 			}
+			if err := checkExecCommands(cfg, groups); err != nil {
+				return err
+			}
 			frt, err := fromconfig.NewRuntime(cfg, actors.WithLogger(fromconfig.Logger(cfg.Log, a.stderr)))
 			if err != nil {
 				return err
