@@ -83,7 +83,7 @@ func (a *partitionActor) Receive(c actor.Context) {
 	case *progressTick:
 		a.ticking = false
 		a.progress()
-		a.tick(c)
+		a.dispatch(c) // the window may have moved; dispatch ticks again
 	case *due:
 		a.mode.retry(m.x)
 		a.dispatch(c)

@@ -56,11 +56,23 @@ type entry struct {
 }
 
 // tracked is what key and unordered modes share: their records finish out
-// of order, so the tracker finds the finished prefix to mark.
+// of order, so the tracker finds the finished prefix to mark, and the
+// window bounds how far past that prefix a record may run.
 type tracked struct {
 	a  *partitionActor
 	tr tracker
+	// moved, when set, is called after the finished prefix has moved (the
+	// window with it).
+	moved func()
 }
+
+// window is the sequence number a record must be below to run: at most
+// MaxInFlight records past the first unfinished one. Records finished
+// above the finished prefix are handled but not committable, and a crash
+// re-delivers them; the window bounds them to MaxInFlight a partition,
+// however long one key (or one record) holds the prefix back. Fetched
+// records past the window wait, within the in-flight cap of the Handle.
+func (t *tracked) window() int64 { return t.tr.base + int64(t.a.cfg.MaxInFlight) }
 
 // progress implements mode.
 func (t *tracked) progress(w *work, upTo int) {
@@ -75,5 +87,8 @@ func (t *tracked) progress(w *work, upTo int) {
 func (t *tracked) advance() {
 	if n, epoch, last := t.tr.advance(); n > 0 {
 		t.a.markThrough(epoch, last, n)
+		if t.moved != nil {
+			t.moved()
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package partition
 
 import (
+	"container/heap"
+	"sort"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -18,6 +21,9 @@ type keyMode struct {
 	ready []*lane // lanes with dispatchable records
 	// readyRecs counts the records of the ready lanes.
 	readyRecs int
+	// held are idle lanes whose next record is past the window, by that
+	// record's sequence number: they become ready as the window reaches it.
+	held heldLanes
 }
 
 // lane is one key's records, q, which run one at a time, in order. Only
@@ -29,10 +35,29 @@ type lane struct {
 	busy    bool // a worker has records of it
 	waiting bool // a retry backoff or a dead-letter write holds it
 	ready   bool // queued in the ready list
+	held    bool // in the held heap: its next record is past the window
+}
+
+// heldLanes is a min-heap of lanes by the sequence number of their next
+// record, which does not change while a lane is held.
+type heldLanes []*lane
+
+func (h heldLanes) Len() int           { return len(h) }
+func (h heldLanes) Less(i, j int) bool { return h[i].q[0].seq < h[j].q[0].seq }
+func (h heldLanes) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *heldLanes) Push(x any)        { *h = append(*h, x.(*lane)) }
+func (h *heldLanes) Pop() any {
+	old := *h
+	l := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return l
 }
 
 func newKeyMode(a *partitionActor) *keyMode {
-	return &keyMode{tracked: tracked{a: a}, lanes: map[string]*lane{}}
+	m := &keyMode{tracked: tracked{a: a}, lanes: map[string]*lane{}}
+	m.moved = m.unhold
+	return m
 }
 
 func (m *keyMode) accept(recs []*kgo.Record) {
@@ -60,18 +85,35 @@ func (m *keyMode) sweep() {
 		return
 	}
 	for k, l := range m.lanes {
-		if len(l.q) == 0 && l.head == nil && !l.waiting && !l.busy {
+		if len(l.q) == 0 && l.head == nil && !l.waiting && !l.busy && !l.held {
 			delete(m.lanes, k)
 		}
 	}
 }
 
-// makeReady queues l in the ready list if it has records that may run.
+// makeReady queues l in the ready list if it has records that may run,
+// or in the held heap if its next record is past the window.
 func (m *keyMode) makeReady(l *lane) {
-	if !l.ready && !l.busy && !l.waiting && len(l.q) > 0 {
-		l.ready = true
-		m.ready = append(m.ready, l)
-		m.readyRecs += len(l.q)
+	if l.ready || l.held || l.busy || l.waiting || len(l.q) == 0 {
+		return
+	}
+	if l.q[0].seq >= m.window() {
+		l.held = true
+		heap.Push(&m.held, l)
+		return
+	}
+	l.ready = true
+	m.ready = append(m.ready, l)
+	m.readyRecs += len(l.q)
+}
+
+// unhold makes ready the held lanes that the window has reached.
+func (m *keyMode) unhold() {
+	lim := m.window()
+	for len(m.held) > 0 && m.held[0].q[0].seq < lim {
+		l := heap.Pop(&m.held).(*lane)
+		l.held = false
+		m.makeReady(l)
 	}
 }
 
@@ -100,6 +142,11 @@ func (m *keyMode) next(idle int) *work {
 	for len(w.ents) < share && len(m.ready) > 0 {
 		l := m.popReady()
 		k := min(len(l.q), share-len(w.ents))
+		// Only records inside the window run; the rest of the lane waits
+		// (its first record is inside: the window only grows).
+		if lim := m.window(); l.q[k-1].seq >= lim {
+			k = sort.Search(k, func(i int) bool { return l.q[i].seq >= lim })
+		}
 		first := 1
 		if l.head != nil {
 			first = l.head.attempt

@@ -2,6 +2,7 @@ package partition
 
 import (
 	"slices"
+	"sort"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -42,10 +43,14 @@ func (m *unorderedMode) next(idle int) *work {
 		w.ents, w.first, w.retry = []entry{{x.r, x.seq}}, x.attempt, x
 		return w
 	}
-	if len(m.pending) == 0 {
+	if len(m.pending) == 0 || m.pending[0].seq >= m.window() {
 		return nil
 	}
 	n := min((len(m.pending)+idle-1)/idle, unorderedChunk)
+	// Only records inside the window run; pending is in offset order.
+	if lim := m.window(); m.pending[n-1].seq >= lim {
+		n = sort.Search(n, func(i int) bool { return m.pending[i].seq >= lim })
+	}
 	w := m.a.newWork()
 	w.ents, w.first = m.pending[:n:n], 1
 	m.pending = m.pending[n:]

@@ -127,10 +127,9 @@ func TestCrash(t *testing.T) {
 	// The bound. A partition commits the contiguous prefix of finished
 	// records. What run 1 handled past its last commit is (a) records
 	// finished beyond that prefix while an earlier one (another key) was
-	// still running: they count as in flight until the prefix passes them,
-	// so at most max_in_flight a partition (the cap is checked as a fetch is
-	// delivered, so one fetch can overshoot it; in a steady stream a fetch
-	// is a few records); plus (b) the prefix marked since
+	// still running: a record runs only within max_in_flight offsets of
+	// the first unfinished one (the window), so at most max_in_flight - 1 a
+	// partition; plus (b) the prefix marked since
 	// the last commit that reached the broker: one commit interval, and one
 	// more for the commit's round trip, at the rate run 1 was handling.
 	bound := partitions*maxInFlight + int(handleRate*2*commitInterval.Seconds())

@@ -1,7 +1,8 @@
 // Package reliability holds actord's fault-injection tests: a consumer
 // process killed mid-stream, consumer processes of one group started and
-// stopped at random, the embedded broker restarted under load, and bad
-// input at the command line. Each scenario prints its figures (records
+// stopped at random, the embedded broker restarted under load, bad
+// input at the command line, and a key-mode consumer killed while one key
+// holds its partition back. Each scenario prints its figures (records
 // sent, handled, lost, duplicated) when it ends.
 //
 // `make test` runs the quick variants; `make test-long` (ACTORD_LONG=1)
