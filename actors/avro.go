@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/actord/actord/schema"
 )
@@ -42,10 +43,22 @@ type avroEncoder struct {
 
 func (e avroEncoder) Encode(v any) ([]byte, error) { return e.serde.Marshal(v) }
 
+// errEncoder fails every Encode with err: a producer whose subject cannot
+// be named (a record-name strategy and a schema that is not named).
+type errEncoder struct{ err error }
+
+func (e errEncoder) Encode(any) ([]byte, error) { return nil, e.err }
+
 func (rt *Runtime) avroEncoder(topic string, s *schema.Schema) Encoder {
 	rt.schemas.add(s)
 	if rt.s.registry != nil {
-		return avroEncoder{schema.NewSerde(s, schema.WithRegistry(rt.s.registry, topic+"-value"))}
+		// The registry's subject strategy (schema.RegistryClient's), else
+		// "<topic>-value".
+		subject, err := schema.SubjectFor(rt.s.registry, topic, s, false)
+		if err != nil {
+			return errEncoder{fmt.Errorf("producer of %s: %w", topic, err)}
+		}
+		return avroEncoder{schema.NewSerde(s, schema.WithRegistry(rt.s.registry, subject))}
 	}
 	return avroEncoder{schema.NewSerde(s)}
 }
@@ -62,7 +75,45 @@ func (rt *Runtime) avroDecoder(s *schema.Schema) Decoder {
 	return avroDecoder{rt: rt, reader: s}
 }
 
+// registryWaitMax caps the wait between lookups of a registry that does
+// not answer.
+const registryWaitMax = 5 * time.Second
+
+// DecodeContext is Decode that, while the schema registry cannot answer
+// (schema.Transient), waits with backoff (100ms doubling to 5s) and asks
+// again until it answers or ctx ends: the attempt's context, so a
+// registry outage holds the record, neither failing its attempts nor
+// dead-lettering it; only a handler timeout ends the wait, and that
+// attempt is retried by the consumer's policy.
+func (d avroDecoder) DecodeContext(ctx context.Context, data []byte, v any) error {
+	wait := 100 * time.Millisecond
+	for logged := false; ; {
+		err := d.decode(ctx, data, v)
+		if err == nil || !schema.Transient(err) || ctx.Err() != nil {
+			return err
+		}
+		if !logged {
+			d.rt.log.Warn("schema registry cannot answer: the record waits for it", "err", err)
+			logged = true
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+		wait = min(2*wait, registryWaitMax)
+	}
+}
+
+// Decode implements Decoder: one try, a registry lookup bounded by the
+// runtime's request timeout.
 func (d avroDecoder) Decode(data []byte, v any) error {
+	return d.decode(context.Background(), data, v)
+}
+
+func (d avroDecoder) decode(ctx context.Context, data []byte, v any) error {
 	h, body, err := schema.ReadHeader(data)
 	if err != nil {
 		return err
@@ -73,7 +124,7 @@ func (d avroDecoder) Decode(data []byte, v any) error {
 		if d.rt.s.registry == nil {
 			return fmt.Errorf("%w: record framed with registry id %d and no registry configured", schema.ErrUnknownSchema, h.ID)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), d.rt.s.requestTimeout)
+		ctx, cancel := context.WithTimeout(ctx, d.rt.s.requestTimeout)
 		defer cancel()
 		if writer, err = d.rt.s.registry.ByID(ctx, h.ID); err != nil {
 			// An unclassified registry error is I/O: retried, not dead-lettered.

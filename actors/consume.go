@@ -133,6 +133,17 @@ func typed[T any](dec Decoder, fn func(context.Context, Message[T]) error) parti
 			}
 		}
 	}
+	if cd, ok := dec.(contextDecoder); ok {
+		// Avro: a registry that cannot answer is waited for within the
+		// attempt's context (avroDecoder.DecodeContext).
+		return func(ctx context.Context, r *kgo.Record, attempt int) error {
+			var v T
+			if err := cd.DecodeContext(ctx, r.Value, &v); err != nil {
+				return decodeFailure(r, err)
+			}
+			return fn(ctx, newMessage(r, attempt, v))
+		}
+	}
 	return func(ctx context.Context, r *kgo.Record, attempt int) error {
 		var v T
 		if err := dec.Decode(r.Value, &v); err != nil {
@@ -140,6 +151,12 @@ func typed[T any](dec Decoder, fn func(context.Context, Message[T]) error) parti
 		}
 		return fn(ctx, newMessage(r, attempt, v))
 	}
+}
+
+// contextDecoder is a Decoder whose decoding may wait on I/O within the
+// attempt's context.
+type contextDecoder interface {
+	DecodeContext(ctx context.Context, data []byte, v any) error
 }
 
 // decodeFailure classifies a decode error by the schema package's error

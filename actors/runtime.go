@@ -33,6 +33,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/actord/actord/console"
 	"github.com/actord/actord/metrics"
 	"github.com/actord/actord/topics"
 )
@@ -51,6 +52,7 @@ type Runtime struct {
 	topics  *topics.Admin
 	metrics *metrics.Metrics
 	httpSrv *metrics.Server
+	console *console.Console
 
 	mu      sync.Mutex
 	groups  map[string]*group
@@ -167,12 +169,14 @@ func (rt *Runtime) Start(ctx context.Context) error {
 		return &UnreachableError{Brokers: strings.Join(rt.s.brokers, ","), Err: err}
 	}
 	if rt.s.metricsListen != "" {
-		srv, err := metrics.Serve(rt.s.metricsListen, rt.metrics, rt.Ready)
+		cons := console.New(rt, console.Options{AdminToken: rt.s.consoleToken, Logger: rt.log})
+		srv, err := metrics.ServeWith(rt.s.metricsListen, rt.metrics, rt.Ready, cons.Handler())
 		if err != nil {
+			cons.Close()
 			return err
 		}
-		rt.httpSrv = srv
-		rt.log.Info("serving /metrics, /healthz and /readyz", "addr", srv.Addr())
+		rt.httpSrv, rt.console = srv, cons
+		rt.log.Info("serving the console at /, /metrics, /healthz and /readyz", "addr", srv.Addr(), "admin", rt.s.consoleToken != "")
 	}
 	if err := rt.reconcile(ctx); err != nil {
 		return err
@@ -192,6 +196,9 @@ func (rt *Runtime) Start(ctx context.Context) error {
 		if err := g.start(); err != nil {
 			return err
 		}
+	}
+	if rt.console != nil {
+		rt.console.Start()
 	}
 	return nil
 }
@@ -243,6 +250,7 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 		rt.prod.Close()
 		if rt.httpSrv != nil {
 			rt.httpSrv.Close(ctx)
+			rt.console.Close()
 		}
 		rt.sys.Shutdown()
 		rt.stopResult = errors.Join(errs...)

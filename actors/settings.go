@@ -79,6 +79,7 @@ type settings struct {
 	registry       schema.Registry
 	registerer     prometheus.Registerer
 	metricsListen  string
+	consoleToken   string
 	eventsTopic    string
 	eventsGroup    string
 	eventsParts    int32
@@ -120,6 +121,9 @@ func (s *settings) validate() error {
 	}
 	if err := topics.ValidateName(s.eventsTopic); err != nil {
 		s.bad("actors.EventsTopic(%q): %v", s.eventsTopic, err)
+	}
+	if s.consoleToken != "" && s.metricsListen == "" {
+		s.bad("actors.ConsoleAdmin: given without actors.ServeMetrics (the console is served on its listener)")
 	}
 	return errors.Join(s.errs...)
 }

@@ -24,6 +24,13 @@ type Server struct {
 // Serve listens on addr and serves in the background. Bind to loopback
 // unless the endpoint must be reachable from elsewhere.
 func Serve(addr string, m *Metrics, ready ReadyFunc) (*Server, error) {
+	return ServeWith(addr, m, ready, nil)
+}
+
+// ServeWith is Serve with root answering every path that is not
+// /metrics, /healthz or /readyz (the status console: its page at / and
+// its API under /api/); a nil root leaves them 404.
+func ServeWith(addr string, m *Metrics, ready ReadyFunc, root http.Handler) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics listener: cannot listen on %s: %w", addr, unwrap(err))
@@ -42,6 +49,9 @@ func Serve(addr string, m *Metrics, ready ReadyFunc) (*Server, error) {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	if root != nil {
+		mux.Handle("/", root)
+	}
 	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}
 	go s.srv.Serve(ln)
 	return s, nil

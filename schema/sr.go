@@ -239,10 +239,11 @@ func NewRegistryClient(cfg RegistryConfig) (*RegistryClient, error) {
 	}
 	urls := make([]string, len(cfg.URLs))
 	for i, u := range cfg.URLs {
-		u = strings.TrimRight(strings.TrimSpace(u), "/")
+		u = strings.TrimSpace(u)
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			u = "http://" + u
 		}
+		u = strings.TrimRight(u, "/")
 		p, err := url.Parse(u)
 		if err != nil || p.Host == "" {
 			return nil, fmt.Errorf("schema registry: URL %q: want http://host:port or https://host:port", cfg.URLs[i])
@@ -581,7 +582,7 @@ func describe(err error) error {
 	case http.StatusUnauthorized:
 		return fmt.Errorf("%s %s: authentication failed (%s): check the registry username and password", re.Method, re.URL, status)
 	case http.StatusForbidden:
-		return fmt.Errorf("%s %s: not authorized (%s): the registry user lacks the permission", re.Method, re.URL, status)
+		return fmt.Errorf("%s %s: authentication failed or not permitted (%s): check the registry username, password and the user's permissions", re.Method, re.URL, status)
 	}
 	if msg != "" {
 		return fmt.Errorf("%s %s: %s: %s", re.Method, re.URL, status, msg)

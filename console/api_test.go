@@ -1,0 +1,111 @@
+package console_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/actord/actord/actortest"
+	"github.com/actord/actord/console"
+)
+
+// TestAPIStatusMatchesTheBroker: GET /api/status lists both groups, the
+// partitions this process owns with the lag the broker reports, and the
+// counters of what was handled and dead-lettered; GET /api/deadletters
+// and /api/topics show the dead letter and the topics' end offsets.
+func TestAPIStatusMatchesTheBroker(t *testing.T) {
+	s := newShop(t)
+	s.orders(t, 1, 9)
+	actortest.Produce(t, s.b, "orders", actortest.Value("poison"))
+	actortest.Produce(t, s.b, "audit", actortest.Value("a1"), actortest.Value("a2"), actortest.Value("a3"))
+	actortest.WaitDeadLetters(t, s.b, "orders.dlq", 1)
+	actortest.WaitCommittedToEnd(t, s.b, "billing", "orders")
+
+	var st console.Status
+	actortest.Eventually(t, 20*time.Second, "the status to show billing done and auditors 3 behind", func() bool {
+		st = console.Status{}
+		if getJSON(t, s, "/api/status", &st) != http.StatusOK {
+			return false
+		}
+		billing, auditors := find(st, "billing", "orders"), find(st, "auditors", "audit")
+		return billing != nil && auditors != nil && billing.Counts.Handled == 9 && billing.Counts.DeadLettered == 1 &&
+			len(billing.Partitions) == 2 && len(auditors.Partitions) == 1 &&
+			auditors.Partitions[0].Lag == 3 && billing.Partitions[0].Lag == 0 && billing.Partitions[1].Lag == 0
+	})
+	if st.Service != "shop" || st.Admin {
+		t.Errorf("service %q admin %v, want shop and false", st.Service, st.Admin)
+	}
+	want := brokerLag(t, s, "auditors", "audit")
+	a := find(st, "auditors", "audit").Partitions[0]
+	if a.Lag != want[0] || a.Committed != -1 || a.End != 3 || a.State != console.StateRunning || a.InFlight != 3 {
+		t.Errorf("auditors partition %+v, broker lag %v: want lag 3, committed -1, end 3, running, 3 in flight", a, want)
+	}
+	if a.LagMs < 0 {
+		t.Errorf("auditors lag in time %d ms, want known (the oldest record's age)", a.LagMs)
+	}
+	if b := find(st, "billing", "orders"); b.DeadLetterTopic != "orders.dlq" || b.Ordering != "partition" {
+		t.Errorf("billing: dead-letter topic %q ordering %q", b.DeadLetterTopic, b.Ordering)
+	}
+
+	var dl []console.DeadLetterTopic
+	getJSON(t, s, "/api/deadletters", &dl)
+	if len(dl) != 2 || dl[1].Topic != "orders.dlq" || dl[1].Records != 1 || dl[0].Topic != "audit.dlq" || dl[0].Records != 0 {
+		t.Errorf("dead-letter topics %+v, want audit.dlq (empty) and orders.dlq (1)", dl)
+	}
+	var letters console.Letters
+	getJSON(t, s, "/api/deadletters/orders.dlq", &letters)
+	if len(letters.Letters) != 1 || letters.Letters[0].Error != poisonError || letters.Letters[0].Value.Text != "poison" ||
+		letters.Letters[0].Attempts != 1 || letters.Letters[0].Group != "billing" || !strings.HasPrefix(letters.Letters[0].Source, "orders/") {
+		t.Errorf("letters %+v", letters)
+	}
+	if code := getJSON(t, s, "/api/deadletters/orders", nil); code != http.StatusNotFound {
+		t.Errorf("GET /api/deadletters/orders (not a dead-letter topic): %d, want 404", code)
+	}
+
+	var tops []console.TopicInfo
+	getJSON(t, s, "/api/topics", &tops)
+	got := map[string]int64{}
+	for _, ti := range tops {
+		got[ti.Topic] = ti.Records
+	}
+	if got["orders"] != 10 || got["audit"] != 3 || got["orders.dlq"] != 1 {
+		t.Errorf("topics' records %v, want orders 10, audit 3, orders.dlq 1", got)
+	}
+
+	var hist []console.Series
+	getJSON(t, s, "/api/history", &hist)
+	if len(hist) != 2 || len(hist[0].Points) == 0 {
+		t.Errorf("history %+v, want a series per consumer with points", hist)
+	}
+}
+
+// TestActionsOffByDefault: without an admin token every POST is refused
+// and nothing is replayed.
+func TestActionsOffByDefault(t *testing.T) {
+	s := newShop(t)
+	actortest.Produce(t, s.b, "orders", actortest.Value("poison"))
+	actortest.WaitDeadLetters(t, s.b, "orders.dlq", 1)
+	for _, path := range []string{"/api/deadletters/orders.dlq/replay", "/api/consumers/pause"} {
+		code, body := postJSON(t, s, path, `{"group":"billing","topic":"orders"}`, map[string]string{"Authorization": "Bearer " + testToken})
+		if code != http.StatusForbidden || !strings.Contains(body, "admin actions are off") {
+			t.Errorf("POST %s: %d %s, want 403 naming admin off", path, code, body)
+		}
+	}
+	var st console.Status
+	getJSON(t, s, "/api/status", &st)
+	if c := find(st, "billing", "orders"); c == nil || c.Paused {
+		t.Errorf("billing after a refused pause: %+v", c)
+	}
+}
+
+func find(st console.Status, group, topic string) *console.Consumer {
+	for _, g := range st.Groups {
+		for i, c := range g.Consumers {
+			if g.Name == group && c.Topic == topic {
+				return &g.Consumers[i]
+			}
+		}
+	}
+	return nil
+}
