@@ -2,8 +2,10 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +37,13 @@ type group struct {
 	mu      sync.Mutex
 	parts   map[tp]*partition.Handle
 	respawn []respawn
+	// recreated are the topics being subscribed afresh because their
+	// topic ID changed, until their partitions are assigned again.
+	recreated map[string]bool
+
+	// fetch and commit are the partitions whose fetches and commits fail,
+	// for the log and Ready.
+	fetch, commit *fetchHealth
 
 	joined atomic.Bool
 	// closing is set once the group is being stopped: an assignment that
@@ -48,8 +57,10 @@ type tp struct {
 }
 
 func newGroup(rt *Runtime, name string) *group {
+	log := rt.log.With("group", name)
 	return &group{rt: rt, name: name, consumers: map[string]*consumer{}, parts: map[tp]*partition.Handle{},
-		room: make(chan struct{}, 1), log: rt.log.With("group", name)}
+		recreated: map[string]bool{}, room: make(chan struct{}, 1), log: log,
+		fetch: newFetchHealth(log, "fetch"), commit: newFetchHealth(log, "commit")}
 }
 
 // groupActor supervises the partition actors: it spawns them (so they are
@@ -139,9 +150,14 @@ func (g *group) poll(ctx context.Context) {
 			g.cl.AllowRebalance()
 			return
 		}
+		var recreated []string
 		fetches.EachError(func(t string, p int32, err error) {
-			if ctx.Err() == nil {
-				g.log.Warn("fetch error", "topic", t, "partition", p, "error", err)
+			if ctx.Err() != nil {
+				return
+			}
+			g.fetch.failed(t, p, err)
+			if t != "" && errors.Is(err, kerr.UnknownTopicID) && !slices.Contains(recreated, t) {
+				recreated = append(recreated, t)
 			}
 		})
 		g.mu.Lock()
@@ -149,12 +165,42 @@ func (g *group) poll(ctx context.Context) {
 			if h := g.parts[tp{p.Topic, p.Partition}]; h != nil && len(p.Records) > 0 {
 				g.consumers[p.Topic].m.received.Add(float64(len(p.Records)))
 				h.Deliver(p.Records)
+				g.fetch.moved(p.Topic, p.Partition)
 			}
 		})
 		g.mu.Unlock()
+		for _, t := range recreated {
+			g.resubscribe(t)
+		}
 		g.respawnCrashed()
 		g.cl.AllowRebalance()
 	}
+}
+
+// resubscribe subscribes to topic afresh: its fetches fail with
+// UNKNOWN_TOPIC_ID, so the topic the client holds (by its ID) is gone and
+// a topic of the same name is there, deleted and recreated or on a broker
+// that replaced the last one without its data. franz-go never adopts the
+// new ID by itself (the old offsets mean nothing in the new topic); it
+// resumes once the topic is purged from the client and added back. The
+// topic's partition actors are dropped without a commit when they are
+// revoked (franz-go refuses a commit of a recreated topic by name, which
+// would land on the new one), and the new topic is consumed from the
+// group's committed offsets, or from the reset offset where it has none.
+func (g *group) resubscribe(topic string) {
+	g.mu.Lock()
+	again := g.recreated[topic]
+	g.recreated[topic] = true
+	g.mu.Unlock()
+	if again {
+		return
+	}
+	g.log.Warn("topic has a new topic ID (deleted and recreated, or the broker replaced without its data): dropping its partitions without a commit and subscribing to it afresh", "topic", topic)
+	g.rt.metrics.Rebalances.WithLabelValues(g.name, "recreated").Inc()
+	g.cl.PurgeTopicsFromConsuming(topic)
+	g.cl.AddConsumeTopics(topic)
+	g.fetch.forget(topic)
+	g.commit.forget(topic)
 }
 
 // holdFull is how long a full partition (partition.Handle.Full) may hold
@@ -233,6 +279,11 @@ func (g *group) assigned(_ context.Context, cl *kgo.Client, assigned map[string]
 	}
 	g.joined.Store(true)
 	g.rt.metrics.Rebalances.WithLabelValues(g.name, "assigned").Inc()
+	g.mu.Lock()
+	for topic := range assigned {
+		delete(g.recreated, topic)
+	}
+	g.mu.Unlock()
 	for topic, ps := range assigned {
 		c := g.consumers[topic]
 		if c == nil {
@@ -271,15 +322,19 @@ func (g *group) spawn(cl *kgo.Client, c *consumer, p int32) (*partition.Handle, 
 
 // committed logs a failed interval commit: the records stay uncommitted
 // and the next commit carries them.
+// Repeated failures of a partition are logged once an interval, with
+// their count (fetchHealth).
 func (g *group) committed(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 	if err != nil {
-		g.log.Warn("commit failed; the next commit retries it", "error", err)
+		g.commit.failed("", -1, fmt.Errorf("%w (the next commit retries it)", err))
 		return
 	}
 	for _, t := range resp.Topics {
 		for _, p := range t.Partitions {
 			if e := kerr.ErrorForCode(p.ErrorCode); e != nil {
-				g.log.Warn("commit failed; the next commit retries it", "topic", t.Topic, "partition", p.Partition, "error", e)
+				g.commit.failed(t.Topic, p.Partition, fmt.Errorf("%w (the next commit retries it)", e))
+			} else {
+				g.commit.moved(t.Topic, p.Partition)
 			}
 		}
 	}
@@ -290,6 +345,15 @@ func (g *group) committed(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg
 func (g *group) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	hs := g.take(revoked)
 	g.rt.metrics.Rebalances.WithLabelValues(g.name, "revoked").Inc()
+	g.mu.Lock()
+	for k, h := range hs {
+		if g.recreated[k.topic] {
+			// The topic these records came from is gone.
+			h.Drop()
+			delete(hs, k)
+		}
+	}
+	g.mu.Unlock()
 	g.drainAndCommit(ctx, hs)
 	if len(hs) > 0 {
 		g.log.Info("partitions revoked", "partitions", fmt.Sprint(revoked))

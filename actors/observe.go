@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,8 +31,11 @@ func (rt *Runtime) MetricsAddr() string {
 	return rt.httpSrv.Addr()
 }
 
-// Ready reports nil when the runtime can reach the cluster and every
-// consumer group has joined; otherwise why not.
+// Ready reports nil when the runtime can reach the cluster, every
+// consumer group has joined, and no partition's fetches or commits have
+// kept failing for a second or more (until it fetches or commits again,
+// or 10 s pass without an error); otherwise why not, naming the
+// partitions.
 func (rt *Runtime) Ready(ctx context.Context) error {
 	if err := rt.prod.Ping(ctx); err != nil {
 		return fmt.Errorf("broker unreachable: %w", err)
@@ -42,6 +46,18 @@ func (rt *Runtime) Ready(ctx context.Context) error {
 		if !rt.groups[name].joined.Load() {
 			return fmt.Errorf("group %s has not joined", name)
 		}
+	}
+	var trouble []string
+	for _, name := range rt.order {
+		g := rt.groups[name]
+		for _, h := range []*fetchHealth{g.fetch, g.commit} {
+			if s := h.trouble(); s != "" {
+				trouble = append(trouble, fmt.Sprintf("group %s: %s", name, s))
+			}
+		}
+	}
+	if len(trouble) > 0 {
+		return errors.New(strings.Join(trouble, "; "))
 	}
 	if !rt.started {
 		return errors.New("runtime not started")

@@ -78,7 +78,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		Duration: NewDurationVec("actord_handler_duration_seconds", "Duration of one handler attempt.",
 			prometheus.ExponentialBuckets(0.0005, 2, 16)),
 		Rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_rebalances_total",
-			Help: "Partition assignments and revocations seen by each group."}, []string{"group", "kind"}),
+			Help: "Partition assignments, revocations and losses seen by each group, and topics subscribed afresh because their topic ID changed (kind recreated)."}, []string{"group", "kind"}),
 		Produced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_records_produced_total",
 			Help: "Records acknowledged by the cluster."}, []string{"topic"}),
 		ProduceErrs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_produce_errors_total",
