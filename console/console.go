@@ -272,7 +272,7 @@ func (c *Console) seriesList() []Series {
 			s := Series{Group: cs.Group, Topic: cs.Topic, Points: []Point{}}
 			if h != nil {
 				for _, p := range h.points {
-					p.P50Ms, p.P99Ms = round3(p.P50Ms), round3(p.P99Ms)
+					p.Seconds, p.P50Ms, p.P99Ms = round3(p.Seconds), round3(p.P50Ms), round3(p.P99Ms)
 					p.HandledPerSecond, p.FailedPerSecond = round3(p.HandledPerSecond), round3(p.FailedPerSecond)
 					p.RetriedPerSecond, p.DeadLetteredPerSecond = round3(p.RetriedPerSecond), round3(p.DeadLetteredPerSecond)
 					s.Points = append(s.Points, p)

@@ -15,7 +15,9 @@ const recentWindow = time.Minute
 // quantiles between the previous sample and this one.
 type Point struct {
 	// T is the sample's time in Unix milliseconds.
-	T                     int64   `json:"t"`
+	T int64 `json:"t"`
+	// Seconds is the interval the point covers, since the sample before.
+	Seconds               float64 `json:"seconds"`
 	HandledPerSecond      float64 `json:"handled_per_second"`
 	FailedPerSecond       float64 `json:"failed_per_second"`
 	RetriedPerSecond      float64 `json:"retried_per_second"`
@@ -97,7 +99,7 @@ func point(a, b sample) Point {
 		return float64(y-x) / dt
 	}
 	d := delta(a.hist, b.hist)
-	return Point{T: b.t.UnixMilli(), Lag: b.lag,
+	return Point{T: b.t.UnixMilli(), Seconds: dt, Lag: b.lag,
 		HandledPerSecond:      rate(a.counts.Handled, b.counts.Handled),
 		FailedPerSecond:       rate(a.counts.Failed, b.counts.Failed),
 		RetriedPerSecond:      rate(a.counts.Retried, b.counts.Retried),

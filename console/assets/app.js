@@ -92,8 +92,12 @@ function chart(id, title, points, pick, pick2, unit) {
     if (cls) pl.setAttribute("class", cls);
     svg.append(pl);
   }
+  // area is what the first series adds up to over the window (records,
+  // for a rate per second): the tests and a reader can tell it grew.
+  let area = 0;
+  points.forEach((p, i) => { if (a[i] > 0) area += a[i] * p.seconds; });
   const span = xs.length > 1 ? Math.round((t1 - t0) / 60000 * 10) / 10 + " min" : "";
-  return el("figure", { class: "chart", "data-testid": id, "data-points": points.length, "data-last": last },
+  return el("figure", { class: "chart", "data-testid": id, "data-points": points.length, "data-last": last, "data-area": area.toFixed(3) },
     el("figcaption", {}, el("span", {}, title), el("span", {}, `max ${rate(top)} ${unit}`, span ? " · " + span : "")), svg);
 }
 
@@ -164,8 +168,19 @@ async function pauseConsumer(c, pause) {
   }
 }
 
+// rendered remembers what each view last drew, so that a poll that
+// brings nothing new leaves the page (and a half-typed input) alone.
+const rendered = {};
+function unchanged(name, doc) {
+  const key = JSON.stringify(doc) + "|" + state.adminOK + "|" + state.dlqTopic;
+  if (rendered[name] === key) return true;
+  rendered[name] = key;
+  return false;
+}
+
 async function renderDeadLetterTopics() {
   const list = await api("deadletters");
+  if (unchanged("dlq-topics", list)) return;
   if (!state.dlqTopic && list.length) state.dlqTopic = (list.find((d) => d.records > 0) || list[0]).topic;
   const box = el("div", { class: "dlq-list" });
   if (!list.length) box.append(el("p", {}, "No consumer of this process dead-letters (all have dead-lettering off)."));
@@ -181,6 +196,7 @@ async function renderLetters() {
   const target = $("#dlq-letters");
   if (!state.dlqTopic) { target.replaceChildren(); return; }
   const doc = await api("deadletters/" + encodeURIComponent(state.dlqTopic));
+  if (unchanged("letters", doc)) return;
   const rows = doc.letters.map((l) => {
     const id = l.partition + "/" + l.offset;
     const box = el("input", { type: "checkbox", "aria-label": "select dead letter " + id, "data-testid": "select",
@@ -233,6 +249,7 @@ async function replay(all) {
 
 async function renderTopics() {
   const list = await api("topics");
+  if (unchanged("topics", list)) return;
   const rows = list.map((t) => el("tr", { "data-testid": "topic-row", "data-topic": t.topic },
     el("td", {}, t.topic, t.internal ? " (internal)" : ""),
     el("td", { class: "num" }, t.partitions.length),
