@@ -172,6 +172,14 @@ type HTTP struct {
 	// Listen is host:port for /metrics, /healthz and /readyz; empty turns
 	// it off. Default "127.0.0.1:9464".
 	Listen string `mapstructure:"listen"`
+	// Admin turns on the status console's actions (replaying dead
+	// letters, pausing and resuming consumers), which then need the token
+	// in AdminTokenFile. Default false: the console is read-only.
+	Admin bool `mapstructure:"admin"`
+	// AdminTokenFile is a file holding the console's admin token (at
+	// least 16 characters; a trailing newline is trimmed). Required with
+	// Admin, an error without it.
+	AdminTokenFile string `mapstructure:"admin_token_file"`
 }
 
 // Topic declares a topic to reconcile at start.

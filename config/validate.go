@@ -292,6 +292,7 @@ func (c Config) problems() []*KeyError {
 	if c.HTTP.Listen != "" {
 		ck.hostPort("http.listen", c.HTTP.Listen, true)
 	}
+	c.HTTP.checkAdmin(&ck)
 	seen := map[string]int{}
 	for i, t := range c.Topics {
 		key := fmt.Sprintf("topics[%d]", i)

@@ -114,6 +114,13 @@ func RuntimeOptions(cfg config.Config) ([]actors.RuntimeOption, error) {
 	if cfg.HTTP.Listen != "" {
 		opts = append(opts, actors.ServeMetrics(cfg.HTTP.Listen))
 	}
+	if cfg.HTTP.Admin {
+		token, err := ConsoleToken(cfg.HTTP)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, actors.ConsoleAdmin(token))
+	}
 	return opts, nil
 }
 
