@@ -184,5 +184,8 @@ func (c *consumer) partitionConfig(p int32) partition.Config {
 	if !c.opts.noDeadLetter {
 		cfg.DeadLetter = c.rt.deadLetterFunc(c.opts.deadLetter)
 	}
+	if t := c.rt.tracing; t != nil {
+		cfg.Hooks.Attempt = t.attemptHook(c.group)
+	}
 	return cfg
 }

@@ -57,7 +57,7 @@ func (rt *Runtime) deadLetterFunc(topic string) partition.DeadLetterFunc {
 				return
 			}
 			df := failure(f, "")
-			rt.prod.Produce(context.Background(), dlq.Record(topic, r, df), func(_ *kgo.Record, err error) {
+			rt.prod.Produce(rt.traceFrom(r), dlq.Record(topic, r, df), func(_ *kgo.Record, err error) {
 				if err == nil || !refusedForGood(err) {
 					done(err) // a transient failure: the partition retries the write
 					return
@@ -82,7 +82,7 @@ func refusedForGood(err error) bool {
 // that the partition moves on and nothing is lost: r stays in its source
 // topic. A stub that fails too is retried by the partition.
 func (rt *Runtime) deadLetterStub(topic string, r *kgo.Record, f dlq.Failure, cause error, done func(error)) {
-	rt.prod.Produce(context.Background(), rt.stub(topic, r, f, cause), func(_ *kgo.Record, err error) { done(err) })
+	rt.prod.Produce(rt.traceFrom(r), rt.stub(topic, r, f, cause), func(_ *kgo.Record, err error) { done(err) })
 }
 
 // stub is the stub dead letter of r, which the broker refused for good

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -250,7 +251,14 @@ func (p *Producer[T]) encode(v T, call []PublishOption) (val, key []byte, header
 	case p.keyFn != nil:
 		key = keyBytes(p.keyFn(v))
 	}
-	return val, key, o.headers, nil
+	headers = o.headers
+	if p.rt.tracing != nil && o == &p.opts.recordOptions && len(headers) > 0 {
+		// The tracing hook adds the trace context to the record's headers
+		// in place: the producer's own headers, shared by its records,
+		// must not be appended to or written by concurrent calls.
+		headers = slices.Clone(headers)
+	}
+	return val, key, headers, nil
 }
 
 // keyBytes is k's bytes without a copy: strings are immutable and neither

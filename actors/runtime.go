@@ -64,6 +64,9 @@ type Runtime struct {
 	router   *eventRouter
 	schemas  knownSchemas
 
+	// tracing is nil when tracing is off (WithTracerProvider).
+	tracing *tracing
+
 	dlqMu      sync.Mutex
 	dlqTopics  map[string]struct{} // dead-letter topics known to exist
 	stopOnce   sync.Once
@@ -105,7 +108,7 @@ func New(opts ...RuntimeOption) (*Runtime, error) {
 	if s.eventsGroup == "" {
 		s.eventsGroup = s.service
 	}
-	rt := &Runtime{s: s, log: s.log, groups: map[string]*group{}, dlqTopics: map[string]struct{}{}}
+	rt := &Runtime{s: s, log: s.log, groups: map[string]*group{}, dlqTopics: map[string]struct{}{}, tracing: newTracing(s.tracerProvider)}
 	if rt.log == nil {
 		rt.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -258,9 +261,14 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 	return rt.stopResult
 }
 
+// groupRolePrefix starts the role of a consumer group's client: the
+// group's name follows.
+const groupRolePrefix = "group-"
+
 // clientOpts is where every client the runtime builds starts: the seed
-// brokers, client ID and timeouts, the metrics hooks of a client in role,
-// then the service's own KafkaOptions.
+// brokers, client ID and timeouts, the metrics hooks of a client in role
+// (and the tracing hooks, when tracing is on), then the service's own
+// KafkaOptions.
 func (rt *Runtime) clientOpts(role string) []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(rt.s.brokers...),
@@ -270,6 +278,13 @@ func (rt *Runtime) clientOpts(role string) []kgo.Opt {
 		// franz-go's default 5s.
 		kgo.MetadataMinAge(500 * time.Millisecond),
 		kgo.WithHooks(rt.metrics.KafkaHook(role)),
+	}
+	if rt.tracing != nil {
+		group, ok := strings.CutPrefix(role, groupRolePrefix)
+		if !ok {
+			group = ""
+		}
+		opts = append(opts, kgo.WithHooks(rt.tracing.clientHook(rt.s.clientID, group)))
 	}
 	return append(opts, rt.s.kafkaOpts...)
 }

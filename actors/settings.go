@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/actord/actord/partition"
 	"github.com/actord/actord/schema"
@@ -83,6 +84,7 @@ type settings struct {
 	eventsTopic    string
 	eventsGroup    string
 	eventsParts    int32
+	tracerProvider trace.TracerProvider
 
 	errs []error
 }

@@ -104,6 +104,14 @@ func (h *execHandler) handle(ctx context.Context, m actors.Message[[]byte]) erro
 		"ACTORD_ATTEMPT="+itoa(max(m.Attempt, 1)),
 		"ACTORD_HEADERS="+string(headers),
 	)
+	// With tracing on, the command continues the attempt's trace (the
+	// variables OpenTelemetry's environment carrier reads).
+	if tp, ts := actors.TraceContext(ctx); tp != "" {
+		cmd.Env = append(cmd.Env, "TRACEPARENT="+tp)
+		if ts != "" {
+			cmd.Env = append(cmd.Env, "TRACESTATE="+ts)
+		}
+	}
 	cmd.Stdin = bytes.NewReader(m.Raw)
 	cmd.Stdout = h.stdout
 	tail := &tailBuffer{max: stderrTail}

@@ -59,6 +59,15 @@ func (h *httpHandler) handle(ctx context.Context, m actors.Message[[]byte]) erro
 	req.Header.Set("X-Actord-Offset", itoa(m.Offset))
 	req.Header.Set("X-Actord-Key", string(m.Key))
 	req.Header.Set("X-Actord-Attempt", itoa(max(m.Attempt, 1)))
+	// With tracing on, the endpoint continues the attempt's trace (W3C
+	// Trace Context); the record's own headers still come as
+	// X-Actord-Header-*.
+	if tp, ts := actors.TraceContext(ctx); tp != "" {
+		req.Header.Set("Traceparent", tp)
+		if ts != "" {
+			req.Header.Set("Tracestate", ts)
+		}
+	}
 	for _, rh := range m.Headers {
 		if strings.EqualFold(rh.Key, "content-type") {
 			req.Header.Set("Content-Type", string(rh.Value))

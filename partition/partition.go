@@ -93,6 +93,14 @@ type Hooks struct {
 	// fast more attempts, each at most FastAttempt long, that took
 	// fastTotal together.
 	Attempts func(timed []time.Duration, fast int, fastTotal time.Duration)
+	// Attempt, when set, wraps every attempt, from the handler actor's
+	// goroutine: it gets the attempt's context, the record and the
+	// attempt number (1 for the first) before the handler runs, and
+	// returns the context the handler gets (Delivery.Ctx with
+	// HandlerProps) and a function called once with the attempt's
+	// outcome (a panic is a *supervisor.PanicError). Tracing starts and
+	// ends a span per attempt here; unset, an attempt costs nothing more.
+	Attempt func(ctx context.Context, r *kgo.Record, attempt int) (context.Context, func(error))
 }
 
 // The partition actor's defaults, the one home of these values: a zero

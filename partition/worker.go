@@ -169,12 +169,25 @@ func (h *handlerActor) run(c actor.Context, w *work) {
 	}
 }
 
-func (h *handlerActor) attempt(c actor.Context, r *kgo.Record, n int) error {
+func (h *handlerActor) attempt(c actor.Context, r *kgo.Record, n int) (err error) {
 	ctx := h.ctx
 	if t := h.cfg.HandlerTimeout; t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
+	}
+	if wrap := h.cfg.Hooks.Attempt; wrap != nil {
+		var end func(error)
+		ctx, end = wrap(ctx, r, n)
+		defer func() {
+			if p := recover(); p != nil {
+				// The panic goes on to the supervisor (supervisor.Crashable);
+				// the hook sees it as the attempt's failure first.
+				end(&supervisor.PanicError{Value: p})
+				panic(p)
+			}
+			end(err)
+		}()
 	}
 	if h.child != nil {
 		d := &Delivery{Ctx: ctx, Record: r, Attempt: n, done: make(chan error, 1)}

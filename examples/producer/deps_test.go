@@ -27,6 +27,11 @@ func TestProducerLinksNoBrokerOrConfig(t *testing.T) {
 				"github.com/actord/actord/broker", "github.com/actord/actord/config":
 				t.Errorf("%s links %s", pkg, dep)
 			}
+			// Tracing is an API dependency only: the service brings its own
+			// SDK and exporter (the daemon's OTLP exporter is its own).
+			if strings.HasPrefix(dep, "go.opentelemetry.io/otel/sdk/trace") || strings.HasPrefix(dep, "go.opentelemetry.io/otel/exporters/otlp") {
+				t.Errorf("%s links %s", pkg, dep)
+			}
 		}
 	}
 }
