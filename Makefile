@@ -3,13 +3,14 @@
 
 GO ?= go
 
-.PHONY: test build fmt deps run bench test-long
+.PHONY: test build fmt deps run bench test-long screenshot
 
 # deps installs the real Kafka clients the interop tests use: kcat
 # (librdkafka) and Debian's python3-kafka (for Debian's own /usr/bin/python3).
 deps:
 	command -v kcat >/dev/null || (apt-get update && apt-get install -y kcat)
 	/usr/bin/python3 -c 'import kafka' 2>/dev/null || (apt-get update && apt-get install -y python3-kafka)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 test: deps fmt
 	$(GO) vet ./...
@@ -23,10 +24,16 @@ build:
 fmt:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# run is the one-command demo on the embedded broker (Ctrl-C to stop).
+# run is the one-command demo on the embedded broker (Ctrl-C to stop). It
+# prints the status console's URL (with the token of its actions).
 run:
 	$(GO) build -o bin/quickstart ./examples/quickstart
 	./bin/quickstart
+
+# screenshot writes docs/console.png: the console under the quickstart, in
+# headless Chromium at 1280x800 (TestQuickstartConsole).
+screenshot: deps
+	ACTORD_CONSOLE_SCREENSHOT=$(CURDIR)/docs/console.png $(GO) test -count=1 -run '^TestQuickstartConsole$$' ./examples/quickstart/
 
 # bench measures actord against raw franz-go on the embedded broker, both
 # sides in one process run (a few minutes on 2 cores; not part of test):

@@ -296,9 +296,11 @@ func MetricsRegisterer(reg prometheus.Registerer) RuntimeOption {
 	})
 }
 
-// ServeMetrics serves /metrics, /healthz and /readyz on addr (host:port,
-// port 0 picks one; see Runtime.MetricsAddr) from Start to Stop. Default:
-// not served.
+// ServeMetrics serves the status console at / (its JSON API under /api/,
+// package console), /metrics, /healthz and /readyz on addr (host:port,
+// port 0 picks one; see Runtime.MetricsAddr) from Start to Stop. The
+// console is read-only unless ConsoleAdmin is given too. Default: not
+// served.
 func ServeMetrics(addr string) RuntimeOption {
 	return runtimeOpt(func(s *settings) {
 		if _, _, err := net.SplitHostPort(addr); err != nil {

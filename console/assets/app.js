@@ -62,6 +62,7 @@ function rate(x) { return x >= 100 ? fmt.format(Math.round(x)) : x.toFixed(x >= 
 function ms(x) { return x < 0 ? "–" : x >= 1000 ? (x / 1000).toFixed(2) + " s" : x.toFixed(x >= 10 ? 0 : 1) + " ms"; }
 function age(msv) {
   if (msv < 0) return "unknown";
+  if (msv === 0) return "0 s";
   if (msv < 1000) return msv + " ms";
   const s = msv / 1000;
   if (s < 120) return s.toFixed(1) + " s";
@@ -77,8 +78,13 @@ function chart(id, title, points, pick, pick2, unit) {
   const a = points.map(pick), b = pick2 ? points.map(pick2) : [];
   const top = Math.max(1e-9, ...a.filter((v) => v >= 0), ...b.filter((v) => v >= 0));
   const t0 = xs.length ? xs[0] : 0, t1 = xs.length ? xs[xs.length - 1] : 1;
-  const line = (vs) => vs.map((v, i) => v < 0 ? null :
-    ((xs[i] - t0) / Math.max(1, t1 - t0) * w).toFixed(1) + "," + (h - 2 - v / top * (h - 4)).toFixed(1)).filter(Boolean).join(" ");
+  const line = (vs) => {
+    const ps = vs.map((v, i) => v < 0 ? null :
+      [(xs[i] - t0) / Math.max(1, t1 - t0) * w, h - 2 - v / top * (h - 4)]).filter(Boolean);
+    // A single point is drawn as a short dash, so that it shows.
+    if (ps.length === 1) ps.push([ps[0][0] < 4 ? ps[0][0] + 4 : ps[0][0] - 4, ps[0][1]]);
+    return ps.map(([x, y]) => x.toFixed(1) + "," + y.toFixed(1)).join(" ");
+  };
   const last = a.length ? a[a.length - 1] : -1;
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
@@ -133,7 +139,7 @@ function renderConsumer(c) {
     el("span", {}, "received ", el("b", {}, num(c.counts.received))),
     el("span", {}, "failed attempts ", el("b", {}, num(c.counts.failed))),
     el("span", {}, "retries ", el("b", { "data-testid": "retried" }, num(c.counts.retried))),
-    el("span", {}, "dead-lettered ", el("b", { "data-testid": "dead-lettered" }, num(c.counts.dead_lettered)),
+    el("span", {}, c.dead_letter_topic ? "dead-lettered " : "skipped ", el("b", { "data-testid": "dead-lettered" }, num(c.counts.dead_lettered)),
       c.dead_letter_topic ? ` to ${c.dead_letter_topic}` : " (dead-lettering off)"),
     el("span", {}, "ordering ", el("b", {}, c.ordering)),
     el("span", {}, `last ${Math.round(r.seconds)} s: `, el("b", {}, rate(r.handled_per_second), "/s"),
@@ -325,6 +331,7 @@ async function checkAdmin() {
     await api("admin");
     state.adminOK = true;
     $("#admin-state").textContent = "unlocked";
+    $("#admin label").hidden = $("#unlock").hidden = true;
   } catch (e) {
     state.adminOK = false;
     $("#admin-state").textContent = e.status === 401 ? "locked: wrong token" : "locked";

@@ -18,6 +18,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,7 +46,8 @@ import (
 type options struct {
 	orders, users int
 	listen        string // the embedded broker
-	metrics       string // /metrics, /healthz, /readyz; empty: off
+	metrics       string // the console, /metrics, /healthz, /readyz; empty: off
+	admin         bool   // the console's actions, with a token in its URL
 	exit          bool   // exit after the summary
 	log           io.Writer
 }
@@ -54,7 +57,8 @@ func main() {
 	flag.IntVar(&o.orders, "orders", 1000, "orders to publish")
 	flag.IntVar(&o.users, "users", 50, "users to register")
 	flag.StringVar(&o.listen, "listen", "127.0.0.1:9092", "embedded broker address (port 0: a free one)")
-	flag.StringVar(&o.metrics, "metrics", "127.0.0.1:9464", "where /metrics, /healthz and /readyz are served (empty: off)")
+	flag.StringVar(&o.metrics, "metrics", "127.0.0.1:9464", "where the status console (/), /metrics, /healthz and /readyz are served (empty: off)")
+	flag.BoolVar(&o.admin, "admin", true, "turn the console's actions on (replay, pause), with a fresh token in the printed URL")
 	flag.BoolVar(&o.exit, "exit", false, "exit after the summary instead of serving until Ctrl-C")
 	flag.Parse()
 
@@ -74,6 +78,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
+}
+
+// consoleURL is the status console's address; with admin on, the token
+// rides in the fragment, which the browser never sends: the page keeps it
+// for the tab and takes it out of the address bar.
+func consoleURL(addr, token string) string {
+	if token == "" {
+		return "http://" + addr + "/"
+	}
+	return "http://" + addr + "/#token=" + token
 }
 
 // price is order i's total: spread over 0.99 to 499.99.
@@ -101,8 +115,17 @@ func run(ctx context.Context, o options, out io.Writer) (summary, error) {
 		actors.CommitInterval(200 * time.Millisecond),
 		actors.WithLogger(slog.New(slog.NewTextHandler(logTo, nil))),
 	}
+	var token string
 	if o.metrics != "" {
 		opts = append(opts, actors.ServeMetrics(o.metrics))
+		if o.admin {
+			// A fresh token each run, printed in the console's URL: only
+			// who reads this terminal can act through the console.
+			b := make([]byte, 16)
+			rand.Read(b)
+			token = hex.EncodeToString(b)
+			opts = append(opts, actors.ConsoleAdmin(token))
+		}
 	}
 	rt, err := actors.New(opts...)
 	if err != nil {
@@ -133,6 +156,7 @@ func run(ctx context.Context, o options, out io.Writer) (summary, error) {
 	acct.printf("    %-17s payments -> mark the order paid or declined\n", ordersGroup)
 	acct.printf("    %-17s events   -> user.registered: welcome mail + default settings\n", usersGroup)
 	if a := rt.MetricsAddr(); a != "" {
+		acct.printf("  console   %s\n", consoleURL(a, token))
 		acct.printf("  metrics   http://%s/metrics (and /healthz, /readyz)\n", a)
 	}
 	if f, ok := o.log.(*os.File); ok {
@@ -259,6 +283,11 @@ func run(ctx context.Context, o options, out io.Writer) (summary, error) {
 	fmt.Fprintf(out, "  kcat -b %s -C -t payments -o beginning -e -f '%%k %%s\\n'\n", addr)
 	if a := rt.MetricsAddr(); a != "" {
 		fmt.Fprintf(out, "  curl -s http://%s/metrics | grep '^actord_records'\n", a)
+		fmt.Fprintf(out, "and in a browser, the groups' live lag and the poison record under Dead letters")
+		if token != "" {
+			fmt.Fprintf(out, " (replay it there)")
+		}
+		fmt.Fprintf(out, ":\n  %s\n", consoleURL(a, token))
 	}
 	acct.isLive.Store(true)
 	<-ctx.Done()
