@@ -26,6 +26,9 @@ type consumer struct {
 	props  *actor.Props
 	decode func(*kgo.Record) (any, error)
 	m      *consumerMetrics
+	// circuit is the consumer's circuit breaker, shared by its partition
+	// actors; nil when it is off.
+	circuit *supervisor.Circuit
 }
 
 // Delivery is what a service's own handler actor (ConsumeWith) receives:
@@ -103,8 +106,10 @@ func newConsumer(rt *Runtime, topic, group string, opts []ConsumerOption) (*cons
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("consumer %s/%s: %w", topic, group, err)
 	}
-	return &consumer{rt: rt, topic: topic, group: group, opts: o, dec: rt.decoderFor(o.handling),
-		m: newConsumerMetrics(rt.metrics, topic, group)}, nil
+	c := &consumer{rt: rt, topic: topic, group: group, opts: o, dec: rt.decoderFor(o.handling),
+		m: newConsumerMetrics(rt.metrics, topic, group)}
+	c.circuit = c.newCircuit()
+	return c, nil
 }
 
 // decoderFor is the decoder the options settle on: Avro with a schema,
@@ -177,6 +182,7 @@ func (c *consumer) partitionConfig(p int32) partition.Config {
 		Ordering: c.opts.ordering, Concurrency: c.opts.concurrency, MaxInFlight: c.opts.maxInFlight,
 		Pipeline:       supervisor.Pipeline{Policy: c.opts.policy, DeadLetter: !c.opts.noDeadLetter},
 		HandlerTimeout: c.opts.handlerTimeout,
+		Circuit:        c.circuit,
 		Handle:         c.handle, HandlerProps: c.props, Decode: c.decode,
 		Logger: c.rt.log,
 		Hooks:  c.m.hooks(),

@@ -102,6 +102,8 @@ type consumerOptions struct {
 	maxInFlight    int
 	handlerTimeout time.Duration
 	fromLatest     bool
+	circuit        supervisor.CircuitConfig
+	noCircuit      bool
 }
 
 func (o *consumerOptions) check(topic string) error {

@@ -225,6 +225,8 @@ type Consumer struct {
 	// earliest record (default true) instead of the latest.
 	FromBeginning *bool   `mapstructure:"from_beginning"`
 	Handler       Handler `mapstructure:"handler"`
+	// Circuit is the consumer's circuit breaker (on by default).
+	Circuit Circuit `mapstructure:"circuit"`
 }
 
 // Backoff is the retry delay: Initial, doubled (Multiplier) per attempt up

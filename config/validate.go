@@ -455,6 +455,7 @@ func (cs Consumer) check(ck *checker, key string) {
 		ck.add(key+".handler_timeout", "must not be negative, got %s", cs.HandlerTimeout)
 	}
 	cs.Handler.check(ck, key+".handler", cs.Topic)
+	cs.Circuit.check(ck, key+".circuit")
 }
 
 // Kinds names the handler kinds that are set, in the order exec, http,

@@ -101,6 +101,21 @@ func TestValidate(t *testing.T) {
 		{"backoff equal", func(c *Config) { c.Consumers[0].Backoff = Backoff{Initial: time.Second, Max: time.Second} }, ""},
 		{"backoff multiplier", func(c *Config) { c.Consumers[0].Backoff.Multiplier = 0.5 }, "consumers[0].backoff.multiplier: must be at least 1, got 0.5"},
 		{"backoff multiplier one", func(c *Config) { c.Consumers[0].Backoff.Multiplier = 1 }, ""},
+		{"circuit tuned", func(c *Config) {
+			c.Consumers[0].Circuit = Circuit{FailureRatio: 0.8, MinFailures: 10, Window: time.Minute,
+				ProbeInterval: ProbeInterval{Initial: 500 * time.Millisecond, Max: 5 * time.Second}}
+		}, ""},
+		{"circuit off", func(c *Config) { c.Consumers[0].Circuit.Enabled = ptr(false) }, ""},
+		{"circuit off but tuned", func(c *Config) {
+			c.Consumers[0].Circuit = Circuit{Enabled: ptr(false), MinFailures: 3}
+		}, "consumers[0].circuit: tuned while circuit.enabled is false (it would be ignored)"},
+		{"circuit ratio", func(c *Config) { c.Consumers[0].Circuit.FailureRatio = 1.5 }, "consumers[0].circuit.failure_ratio: must be above 0 and at most 1, got 1.5"},
+		{"circuit min failures", func(c *Config) { c.Consumers[0].Circuit.MinFailures = -2 }, "consumers[0].circuit.min_failures: must be at least 1, got -2"},
+		{"circuit window", func(c *Config) { c.Consumers[0].Circuit.Window = 10 * time.Millisecond }, "consumers[0].circuit.window: must be between 1s and 1h, got 10ms"},
+		{"circuit probe max under initial", func(c *Config) {
+			c.Consumers[0].Circuit.ProbeInterval = ProbeInterval{Initial: 5 * time.Second, Max: time.Second}
+		}, "consumers[0].circuit.probe_interval.max: 1s is less than probe_interval.initial 5s"},
+		{"circuit probe initial over default max", func(c *Config) { c.Consumers[0].Circuit.ProbeInterval.Initial = time.Minute }, "consumers[0].circuit.probe_interval.initial: 1m0s is more than the default probe_interval.max 30s: set max too"},
 		{"backoff jitter negative", func(c *Config) { c.Consumers[0].Backoff.Jitter = -0.1 }, "consumers[0].backoff.jitter: must be between 0 and 1, got -0.1"},
 		{"backoff jitter above one", func(c *Config) { c.Consumers[0].Backoff.Jitter = 1.5 }, "consumers[0].backoff.jitter: must be between 0 and 1, got 1.5"},
 		{"backoff jitter one", func(c *Config) { c.Consumers[0].Backoff.Jitter = 1 }, ""},

@@ -23,6 +23,10 @@ const (
 	// sysexits.h, the code mail and job systems already read as "try again
 	// later".
 	exitRetry = 75
+	// exitUnavailable says the command's downstream is unavailable, not
+	// the record bad: EX_UNAVAILABLE from sysexits.h. It opens the
+	// consumer's circuit (actors.Unavailable).
+	exitUnavailable = 69
 	// execWaitDelay bounds how long a finished or killed command may keep
 	// its output pipes open (through a child it left behind) before they are
 	// closed under it.
@@ -140,6 +144,8 @@ func (h *execHandler) handle(ctx context.Context, m actors.Message[[]byte]) erro
 	switch code := ee.ExitCode(); code {
 	case exitRetry:
 		return actors.Retry(fmt.Errorf("exec %s: exit code %d (retry requested)%s", name, code, suffix(reason)))
+	case exitUnavailable:
+		return actors.Unavailable(fmt.Errorf("exec %s: exit code %d (unavailable)%s", name, code, suffix(reason)))
 	case -1:
 		return fmt.Errorf("exec %s: %s%s", name, ee.String(), suffix(reason))
 	default:

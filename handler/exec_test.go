@@ -113,16 +113,20 @@ func TestExecExitCodes(t *testing.T) {
 	marked := reflect.TypeOf(actors.Retry(errors.New("x")))
 	long := strings.Repeat("x", 300)
 	cases := []struct {
-		name       string
-		body       string
-		want       supervisor.Directive
-		markRetry  bool
-		wantInErr  []string
-		maxErrSize int
+		name      string
+		body      string
+		want      supervisor.Directive
+		markRetry bool
+		// unavailable: marked the downstream's failure (the circuit opens).
+		unavailable bool
+		wantInErr   []string
+		maxErrSize  int
 	}{
 		{name: "exit 0", body: "echo fine >&2\nexit 0", want: supervisor.Done},
 		{name: "exit 75", body: "echo 'busy, later' >&2\nexit 75", want: supervisor.Retry, markRetry: true,
 			wantInErr: []string{"exit code 75", "busy, later"}},
+		{name: "exit 69", body: "echo 'queue down' >&2\nexit 69", want: supervisor.Retry, unavailable: true,
+			wantInErr: []string{"exit code 69 (unavailable): queue down"}},
 		{name: "exit 1", body: "echo first >&2\necho '  database is down  ' >&2\nexit 1", want: supervisor.Retry,
 			wantInErr: []string{"exit code 1: database is down", "handle-exit-1.sh"}},
 		{name: "exit 2 quiet", body: "exit 2", want: supervisor.Retry, wantInErr: []string{"exit code 2"}},
@@ -146,6 +150,9 @@ func TestExecExitCodes(t *testing.T) {
 			}
 			if isMarked := reflect.TypeOf(err) == marked; isMarked != c.markRetry {
 				t.Errorf("error %T marked with actors.Retry: %v, want %v", err, isMarked, c.markRetry)
+			}
+			if _, got := supervisor.IsUnavailable(err); got != c.unavailable {
+				t.Errorf("error %v marked unavailable: %v, want %v", err, got, c.unavailable)
 			}
 			for _, s := range c.wantInErr {
 				if !strings.Contains(err.Error(), s) {

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/config"
@@ -92,7 +95,16 @@ func (h *httpHandler) handle(ctx context.Context, m actors.Message[[]byte]) erro
 		if ctx.Err() != nil {
 			return fmt.Errorf("http %s: stopped: %w", h.url, context.Cause(ctx))
 		}
-		return actors.Retry(fmt.Errorf("http %s: %w", h.url, err))
+		err = fmt.Errorf("http %s: %w", h.url, err)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// Slow, perhaps for this record only: a plain retry (many
+			// records timing out still open the circuit by their number).
+			return actors.Retry(err)
+		}
+		// The endpoint cannot be reached (refused, reset, no route): the
+		// downstream's failure, not the record's.
+		return actors.Unavailable(err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxReason))
@@ -104,7 +116,11 @@ func (h *httpHandler) handle(ctx context.Context, m actors.Message[[]byte]) erro
 		return nil
 	}
 	err = fmt.Errorf("http %s: %s%s", h.url, resp.Status, suffix(responseReason(snippet)))
-	if code == http.StatusTooManyRequests || code >= 500 {
+	switch {
+	case code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests:
+		// The endpoint says it cannot take records now, perhaps for how long.
+		return actors.UnavailableFor(err, retryAfter(resp.Header.Get("Retry-After"), time.Now()))
+	case code >= 500:
 		return actors.Retry(err)
 	}
 	return actors.Permanent(err)
@@ -143,4 +159,19 @@ func validHeaderValue(v string) bool {
 		}
 	}
 	return true
+}
+
+// retryAfter is the wait a Retry-After header value asks for (RFC 9110:
+// seconds, or an HTTP date), zero when it says nothing usable.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		return time.Duration(max(s, 0)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
 }

@@ -106,15 +106,17 @@ func TestHTTPStatuses(t *testing.T) {
 	for _, c := range []struct {
 		status int
 		want   supervisor.Directive
+		// unavailable: the downstream's failure, opening the circuit.
+		unavailable bool
 	}{
-		{200, supervisor.Done},
-		{202, supervisor.Done},
-		{429, supervisor.Retry},
-		{500, supervisor.Retry},
-		{503, supervisor.Retry},
-		{400, supervisor.Permanent},
-		{404, supervisor.Permanent},
-		{302, supervisor.Permanent},
+		{200, supervisor.Done, false},
+		{202, supervisor.Done, false},
+		{429, supervisor.Retry, true},
+		{500, supervisor.Retry, false},
+		{503, supervisor.Retry, true},
+		{400, supervisor.Permanent, false},
+		{404, supervisor.Permanent, false},
+		{302, supervisor.Permanent, false},
 	} {
 		t.Run(strconv.Itoa(c.status), func(t *testing.T) {
 			srv, _ := recordingServer(t, c.status)
@@ -122,6 +124,9 @@ func TestHTTPStatuses(t *testing.T) {
 			err := fn(context.Background(), message())
 			if got := supervisor.Decide(err); got != c.want {
 				t.Fatalf("status %d: Decide(%v) = %v, want %v", c.status, err, got, c.want)
+			}
+			if _, got := supervisor.IsUnavailable(err); got != c.unavailable {
+				t.Errorf("status %d: unavailable %v, want %v", c.status, got, c.unavailable)
 			}
 			if err != nil {
 				for _, s := range []string{strconv.Itoa(c.status), "from the test server", srv.URL} {
@@ -143,6 +148,37 @@ func TestHTTPNetworkErrorRetries(t *testing.T) {
 	if err == nil || supervisor.Decide(err) != supervisor.Retry {
 		t.Fatalf("unreachable endpoint: %v, want a retry", err)
 	}
+	if _, ok := supervisor.IsUnavailable(err); !ok {
+		t.Errorf("unreachable endpoint: %v, want it marked unavailable (the circuit opens)", err)
+	}
+}
+
+// A 503's Retry-After, in seconds or as a date, is the wait the circuit's
+// next probe honours.
+func TestHTTPRetryAfter(t *testing.T) {
+	for _, c := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"3", 3 * time.Second},
+		{"", 0},
+		{"soon", 0},
+		{time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), time.Hour},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if c.header != "" {
+				w.Header().Set("Retry-After", c.header)
+			}
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}))
+		fn := newHandler(t, config.Handler{HTTP: &config.HTTPHandler{URL: srv.URL}}, nil)
+		err := fn(context.Background(), message())
+		srv.Close()
+		got, ok := supervisor.IsUnavailable(err)
+		if !ok || got > c.want || got < c.want-2*time.Second {
+			t.Errorf("Retry-After %q: unavailable %v for %v, want about %v", c.header, ok, got, c.want)
+		}
+	}
 }
 
 func TestHTTPTimeoutRetries(t *testing.T) {
@@ -160,6 +196,9 @@ func TestHTTPTimeoutRetries(t *testing.T) {
 	err := fn(context.Background(), message())
 	if err == nil || supervisor.Decide(err) != supervisor.Retry {
 		t.Fatalf("timed-out request: %v, want a retry", err)
+	}
+	if _, ok := supervisor.IsUnavailable(err); ok {
+		t.Errorf("timed-out request: %v marked unavailable, want a plain retry (it may be this record's)", err)
 	}
 	if d := time.Since(begun); d > 5*time.Second {
 		t.Errorf("request took %v, want the 50ms timeout to apply", d)

@@ -36,6 +36,10 @@ type Metrics struct {
 	// DeadLetterStubs counts dead letters written as stubs (coordinates
 	// only) because the broker refused the record itself for good.
 	DeadLetterStubs *prometheus.CounterVec
+	// CircuitState is each consumer's circuit breaker: 1 open, 0 closed;
+	// CircuitOpened and CircuitClosed count its openings and closings.
+	CircuitState                 *prometheus.GaugeVec
+	CircuitOpened, CircuitClosed *prometheus.CounterVec
 }
 
 // RegistererGatherer is a registry the instruments are registered on and
@@ -85,11 +89,18 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Records that failed to produce."}, []string{"topic"}),
 		DeadLetterStubs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_dead_letter_stubs_total",
 			Help: "Dead letters written as stubs (the record's coordinates, no key or value) because the broker refused the record for good, e.g. too large."}, []string{"dlq"}),
+		CircuitState: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "actord_circuit_state",
+			Help: "Each consumer's circuit breaker: 1 open (the downstream looks unavailable; records wait, one probe at a time), 0 closed."}, tg),
+		CircuitOpened: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_circuit_opened_total",
+			Help: "Times a consumer's circuit breaker opened."}, tg),
+		CircuitClosed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_circuit_closed_total",
+			Help: "Times a consumer's circuit breaker closed after a successful probe."}, tg),
 		EventsSkipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "actord_events_skipped_total",
 			Help: "Events that had no handler in this service: committed and skipped."}),
 	}
 	rg.MustRegister(m.Received, m.Handled, m.Failed, m.Retried, m.DeadLettered, m.Duration,
-		m.Rebalances, m.Produced, m.ProduceErrs, m.EventsSkipped, m.DeadLetterStubs)
+		m.Rebalances, m.Produced, m.ProduceErrs, m.EventsSkipped, m.DeadLetterStubs,
+		m.CircuitState, m.CircuitOpened, m.CircuitClosed)
 	return m
 }
 

@@ -23,6 +23,9 @@ type (
 	}
 	progressTick struct{}
 	drained      struct{}
+	// probeTick: the circuit may take a probe now; circuitClosed: it closed.
+	probeTick     struct{}
+	circuitClosed struct{}
 )
 
 // partitionActor is what the three ordering modes share: the handler
@@ -48,6 +51,13 @@ type partitionActor struct {
 	// timers are the pending backoff, retry and progress timers, stopped
 	// when the actor stops; each forgets itself once it has fired.
 	timers map[*timerKey]*time.Timer
+
+	// probe is the run out through the open circuit, nil when none;
+	// probeArmed whether a probeTick is on its way; unsubscribe ends the
+	// circuit's wake-ups.
+	probe       *work
+	probeArmed  bool
+	unsubscribe func()
 
 	draining bool
 	drainTo  []*actor.PID
@@ -95,16 +105,32 @@ func (a *partitionActor) Receive(c actor.Context) {
 		a.stop.Store(true)
 		a.drainTo = append(a.drainTo, c.Sender())
 		a.maybeDrained(c)
+	case *probeTick:
+		a.probeArmed = false
+		a.dispatch(c)
+	case *circuitClosed:
+		a.dispatch(c)
 	case timerFired:
 		delete(a.timers, m.k)
 	case *actor.Stopping:
 		for _, t := range a.timers {
 			t.Stop()
 		}
+		if a.unsubscribe != nil {
+			a.unsubscribe()
+		}
+		if a.probe != nil {
+			a.cfg.Circuit.Release() // it will not come back
+			a.probe = nil
+		}
 	}
 }
 
 func (a *partitionActor) start(c actor.Context) {
+	if cb := a.cfg.Circuit; cb != nil {
+		self, root := c.Self(), c.ActorSystem().Root
+		a.unsubscribe = cb.Subscribe(func() { root.Send(self, &circuitClosed{}) })
+	}
 	for i := 0; i < a.cfg.Concurrency; i++ {
 		var child *actor.PID
 		if a.cfg.HandlerProps != nil {
@@ -119,24 +145,60 @@ func (a *partitionActor) start(c actor.Context) {
 // newWork is an empty run of this actor's records.
 func (a *partitionActor) newWork() *work { return &work{owner: a, stop: a.stop} }
 
-// dispatch hands runs to idle workers while the mode has records ready.
+// dispatch hands runs to idle workers while the mode has records ready;
+// while the circuit is open, one record at a time as its probe.
 func (a *partitionActor) dispatch(c actor.Context) {
 	if a.draining {
 		return
 	}
+	if cb := a.cfg.Circuit; cb != nil && cb.Open() {
+		a.sendProbe(c, cb)
+		a.tick(c)
+		return
+	}
 	for len(a.idle) > 0 {
-		w := a.mode.next(len(a.idle))
+		w := a.mode.next(len(a.idle), 0)
 		if w == nil {
 			break
 		}
-		pid := a.idle[len(a.idle)-1]
-		a.idle = a.idle[:len(a.idle)-1]
-		w.worker = pid
-		a.busy++
-		a.out[w] = struct{}{}
-		c.Send(pid, w)
+		a.send(c, w)
 	}
 	a.tick(c)
+}
+
+// send hands w to an idle worker.
+func (a *partitionActor) send(c actor.Context, w *work) {
+	pid := a.idle[len(a.idle)-1]
+	a.idle = a.idle[:len(a.idle)-1]
+	w.worker = pid
+	a.busy++
+	a.out[w] = struct{}{}
+	c.Send(pid, w)
+}
+
+// sendProbe sends one record through the open circuit if this partition
+// has one to run and the circuit takes a probe now; otherwise it asks
+// again when the circuit says.
+func (a *partitionActor) sendProbe(c actor.Context, cb *supervisor.Circuit) {
+	if a.probe != nil || len(a.idle) == 0 {
+		return
+	}
+	ok, wait := cb.Probe()
+	if !ok {
+		if !a.probeArmed {
+			a.probeArmed = true
+			self, root := c.Self(), c.ActorSystem().Root
+			a.after(wait, func() { root.Send(self, &probeTick{}) })
+		}
+		return
+	}
+	w := a.mode.next(len(a.idle), 1)
+	if w == nil {
+		cb.Release() // nothing to probe with here; new records ask again
+		return
+	}
+	a.probe = w
+	a.send(c, w)
 }
 
 // progressEvery is how often the finished prefix of running work is
@@ -157,6 +219,11 @@ func (a *partitionActor) tick(c actor.Context) {
 // successful prefix) and marks what that frees for commit.
 func (a *partitionActor) progress() {
 	handled := 0
+	defer func() {
+		if a.cfg.Circuit != nil {
+			a.cfg.Circuit.Succeeded(handled)
+		}
+	}()
 	for w := range a.out {
 		p := int(w.progress.Load())
 		if p <= w.reported {
@@ -177,7 +244,22 @@ func (a *partitionActor) workDone(c actor.Context, w *work) {
 	a.busy--
 	a.idle = append(a.idle, w.worker)
 	delete(a.out, w)
+	cb := a.cfg.Circuit
+	if w == a.probe {
+		a.probe = nil
+		switch {
+		case len(w.fails) > 0:
+			cb.ProbeDone(w.fails[0].err)
+		case w.done < w.len():
+			cb.Release() // stopped by a drain before it ran
+		default:
+			cb.ProbeDone(nil)
+		}
+	}
 	handled, retried := a.mode.done(c, w)
+	if cb != nil {
+		cb.Succeeded(handled)
+	}
 	if a.cfg.Hooks.Finished != nil {
 		a.cfg.Hooks.Finished(handled, len(w.fails), retried, 0)
 	}
@@ -195,6 +277,14 @@ func (a *partitionActor) failed(c actor.Context, x *rec, err error) bool {
 	if a.draining {
 		a.cfg.Logger.Warn("record failed while draining; leaving it uncommitted",
 			"offset", x.r.Offset, "attempt", x.attempt, "error", err)
+		return false
+	}
+	if cb := a.cfg.Circuit; cb != nil && cb.Failed(err, x.attempt) {
+		// The downstream's failure, not the record's: it waits for the
+		// circuit to close, its attempt not spent.
+		a.cfg.Logger.Debug("record failed while the circuit is open; it waits, its retry budget untouched",
+			"offset", x.r.Offset, "attempt", x.attempt, "error", err)
+		a.mode.retry(x)
 		return false
 	}
 	step := a.cfg.Pipeline.After(err, x.attempt)

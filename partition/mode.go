@@ -14,9 +14,9 @@ import (
 type mode interface {
 	// accept takes a fetched batch, in offset order; the mode owns recs.
 	accept(recs []*kgo.Record)
-	// next is the next run for one of idle workers (idle > 0), nil when
-	// no record may run.
-	next(idle int) *work
+	// next is the next run for one of idle workers (idle > 0), of at most
+	// most records (0: no limit), nil when no record may run.
+	next(idle, most int) *work
 	// progress finishes running work's records [w.reported, upTo), which
 	// succeeded with no failure before them, and marks what that frees.
 	progress(w *work, upTo int)

@@ -131,11 +131,14 @@ func (m *keyMode) popReady() *lane {
 // share of the ready records among the idle workers (at most keyChunk).
 // Keys with a few records each share one message, and slow handlers still
 // spread over every worker.
-func (m *keyMode) next(idle int) *work {
+func (m *keyMode) next(idle, most int) *work {
 	if len(m.ready) == 0 {
 		return nil
 	}
 	share := min(max((m.readyRecs+idle-1)/idle, 1), keyChunk)
+	if most > 0 {
+		share = min(share, most)
+	}
 	w := m.a.newWork()
 	w.stopOnFail = true
 	w.ents, w.segs = make([]entry, 0, share), make([]seg, 0, min(share, len(m.ready)))

@@ -28,13 +28,16 @@ func (m *partitionMode) accept(recs []*kgo.Record) { m.seq = append(m.seq, recs)
 
 // next is up to partitionChunk records from the front of seq, the first on
 // head's attempt if it failed before.
-func (m *partitionMode) next(int) *work {
+func (m *partitionMode) next(_, most int) *work {
 	if m.busy || m.waiting || len(m.seq) == 0 {
 		return nil
 	}
 	m.busy = true
 	front := m.seq[0]
 	n := min(len(front), partitionChunk)
+	if most > 0 {
+		n = min(n, most)
+	}
 	w := m.a.newWork()
 	w.recs, w.first, w.stopOnFail = front[:n:n], 1, true
 	if m.head != nil {

@@ -34,7 +34,7 @@ func (m *unorderedMode) accept(recs []*kgo.Record) {
 
 // next is a record due for a retry, else an even share of the queue among
 // the idle workers (at most unorderedChunk).
-func (m *unorderedMode) next(idle int) *work {
+func (m *unorderedMode) next(idle, most int) *work {
 	if len(m.retries) > 0 {
 		x := m.retries[0]
 		m.retries[0] = nil
@@ -47,6 +47,9 @@ func (m *unorderedMode) next(idle int) *work {
 		return nil
 	}
 	n := min((len(m.pending)+idle-1)/idle, unorderedChunk)
+	if most > 0 {
+		n = min(n, most)
+	}
 	// Only records inside the window run; pending is in offset order.
 	if lim := m.window(); m.pending[n-1].seq >= lim {
 		n = sort.Search(n, func(i int) bool { return m.pending[i].seq >= lim })

@@ -159,6 +159,11 @@ type Config struct {
 
 	// DeadLetter writes exhausted records; nil logs and skips them.
 	DeadLetter DeadLetterFunc
+	// Circuit, when set, is the consumer's circuit breaker, shared by its
+	// partition actors: while it is open no record runs but one probe at a
+	// time among them, and a failed attempt does not spend its record's
+	// retry budget (see [supervisor.Circuit]).
+	Circuit *supervisor.Circuit
 	// Mark records the next offset to commit (the offset after the last
 	// record of the finished prefix) with the leader epoch of that record.
 	Mark func(epoch int32, offset int64)

@@ -139,8 +139,12 @@ func (h *handlerActor) run(c actor.Context, w *work) {
 		// A panic leaves through here too: what ran before it counts.
 		defer h.clock.end()
 	}
+	cb := h.cfg.Circuit
 	for i := w.done; i < w.len(); i++ {
-		if w.stop.Load() {
+		// A drain, or an open circuit (but for the one record of its
+		// probe, which comes alone), ends the run between records: the
+		// rest go back to their queue.
+		if w.stop.Load() || cb != nil && i > 0 && cb.Open() {
 			return
 		}
 		w.cur = i
@@ -152,6 +156,9 @@ func (h *handlerActor) run(c actor.Context, w *work) {
 		w.done = i + 1
 		if err != nil {
 			w.fails = append(w.fails, failed{idx: i, err: err})
+			if cb != nil {
+				cb.OpenOn(err)
+			}
 			switch {
 			case !w.stopOnFail:
 			case w.segs != nil:

@@ -163,5 +163,11 @@ func ConsumerOptions(c config.Consumer) ([]actors.ConsumerOption, error) {
 	if c.FromBeginning != nil && !*c.FromBeginning {
 		opts = append(opts, actors.FromLatest())
 	}
+	switch s := c.Circuit.Settings(); {
+	case c.Circuit.Off():
+		opts = append(opts, actors.NoCircuit())
+	case s != (supervisor.CircuitConfig{}):
+		opts = append(opts, actors.WithCircuit(s))
+	}
 	return opts, nil
 }
