@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -32,6 +33,9 @@ const statusTimeout = 3 * time.Second
 func (rt *Runtime) Status(ctx context.Context) (console.Status, error) {
 	st := console.Status{Service: rt.s.service, Time: time.Now()}
 	hists := rt.latencies()
+	rt.mu.Lock()
+	router := rt.router
+	rt.mu.Unlock()
 	var errs []error
 	for _, g := range rt.groupList() {
 		gs := console.Group{Name: g.name, Joined: g.joined.Load(), Draining: g.closing.Load()}
@@ -79,6 +83,9 @@ func (rt *Runtime) Status(ctx context.Context) (console.Status, error) {
 				Paused: slices.Contains(paused, topic), Counts: c.m.counts(), Latency: hists[[2]string{topic, g.name}]}
 			if !c.opts.noDeadLetter {
 				cs.DeadLetterTopic = c.opts.deadLetter
+			}
+			if r := router; r != nil && topic == rt.s.eventsTopic && g.name == rt.s.eventsGroup {
+				cs.EventDeadLetterTopics = r.deadLetterTopics()
 			}
 			ps := owned[topic]
 			sort.Slice(ps, func(i, j int) bool { return ps[i].Partition < ps[j].Partition })
@@ -236,3 +243,55 @@ func ConsoleAdmin(token string) RuntimeOption {
 
 // MinConsoleTokenLength is the shortest token ConsoleAdmin takes.
 const MinConsoleTokenLength = 16
+
+// deadLetterTopics are the event handlers' dead-letter topics, sorted,
+// each once.
+func (r *eventRouter) deadLetterTopics() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, hs := range r.handlers {
+		for _, h := range hs {
+			if h.dlq != "" && !slices.Contains(out, h.dlq) {
+				out = append(out, h.dlq)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// decodeTimeout bounds DecodeValue's schema lookup.
+const decodeTimeout = time.Second
+
+// DecodeValue renders value, a record value of topic, as JSON text,
+// decoded with the Avro schema of a consumer of topic in this runtime (the
+// writer schema its framing names, resolved to that consumer's reader
+// schema). It reports false when no consumer of topic has a schema
+// (WithSchema), or the value does not decode; a schema registry lookup is
+// one try bounded by a second. The status console shows dead letters'
+// values with it.
+func (rt *Runtime) DecodeValue(ctx context.Context, topic string, value []byte) (string, bool) {
+	ctx, cancel := context.WithTimeout(ctx, decodeTimeout)
+	defer cancel()
+	for _, g := range rt.groupList() {
+		c := g.consumers[topic]
+		if c == nil {
+			continue
+		}
+		d, ok := c.dec.(avroDecoder)
+		if !ok {
+			continue
+		}
+		var v any
+		if d.decode(ctx, value, &v) != nil {
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			continue
+		}
+		return string(b), true
+	}
+	return "", false
+}

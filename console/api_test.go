@@ -1,13 +1,17 @@
 package console_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/actord/actord/actors"
 	"github.com/actord/actord/actortest"
 	"github.com/actord/actord/console"
+	"github.com/actord/actord/schema"
 )
 
 // TestAPIStatusMatchesTheBroker: GET /api/status lists both groups, the
@@ -108,4 +112,78 @@ func find(st console.Status, group, topic string) *console.Consumer {
 		}
 	}
 	return nil
+}
+
+// TestAPIListsEventHandlersDeadLetterTopics: the dead letters of event
+// handlers (each On handler's own topic) are in the dead-letter view too,
+// with the handler that gave up.
+func TestAPIListsEventHandlersDeadLetterTopics(t *testing.T) {
+	b := actortest.Broker(t)
+	rt := actortest.Runtime(t, b, actors.ServiceName("shop"), actors.ServeMetrics("127.0.0.1:0"))
+	if err := actors.On(rt, "user.registered", func(context.Context, actors.Message[map[string]any]) error {
+		return actors.Permanent(errors.New("mailbox full"))
+	}, actors.DeadLetterTopic("welcome.dlq")); err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	if _, err := actors.Emit(context.Background(), rt, "user.registered", map[string]any{"user_id": 1}); err != nil {
+		t.Fatal(err)
+	}
+	actortest.WaitDeadLetters(t, b, "welcome.dlq", 1)
+	s := &shop{b: b, rt: rt, url: "http://" + rt.MetricsAddr()}
+	var dl []console.DeadLetterTopic
+	actortest.Eventually(t, 20*time.Second, "welcome.dlq in the dead-letter topics", func() bool {
+		dl = nil
+		getJSON(t, s, "/api/deadletters", &dl)
+		for _, d := range dl {
+			if d.Topic == "welcome.dlq" && d.Records == 1 && len(d.Consumers) == 1 && d.Consumers[0] == "shop/events (event handlers)" {
+				return true
+			}
+		}
+		return false
+	})
+	var letters console.Letters
+	getJSON(t, s, "/api/deadletters/welcome.dlq", &letters)
+	if len(letters.Letters) != 1 || letters.Letters[0].Error != "mailbox full" || letters.Letters[0].Handler == "" {
+		t.Errorf("letters %+v, want the handler's dead letter", letters)
+	}
+}
+
+// TestAPIDecodesAvroDeadLetters: a dead letter whose value is Avro is
+// shown decoded with the consumer's schema, beside its raw preview.
+func TestAPIDecodesAvroDeadLetters(t *testing.T) {
+	type payment struct {
+		OrderID int64   `avro:"order_id"`
+		Amount  float64 `avro:"amount"`
+	}
+	sch, err := schema.For[payment]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := actortest.Broker(t)
+	rt := actortest.Runtime(t, b, actors.ServeMetrics("127.0.0.1:0"))
+	if err := actors.Consume(rt, "payments", "ledger", func(_ context.Context, m actors.Message[payment]) error {
+		return actors.Permanent(errors.New("ledger closed"))
+	}, actors.WithSchema(sch)); err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	p, err := actors.NewProducer[payment](rt, "payments", actors.WithSchema(sch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Publish(context.Background(), payment{OrderID: 42, Amount: 9.5}); err != nil {
+		t.Fatal(err)
+	}
+	actortest.WaitDeadLetters(t, b, "payments.dlq", 1)
+	s := &shop{b: b, rt: rt, url: "http://" + rt.MetricsAddr()}
+	var letters console.Letters
+	actortest.Eventually(t, 20*time.Second, "payments.dlq to be listed", func() bool {
+		letters = console.Letters{}
+		return getJSON(t, s, "/api/deadletters/payments.dlq", &letters) == http.StatusOK && len(letters.Letters) == 1
+	})
+	v := letters.Letters[0].Value
+	if v.Decoded != `{"amount":9.5,"order_id":42}` || !v.Hex {
+		t.Errorf("value %+v, want the raw bytes in hex and the record decoded", v)
+	}
 }

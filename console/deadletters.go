@@ -80,7 +80,10 @@ type Letter struct {
 // Preview is a key, value or header value cut to 512 bytes: as text when
 // it is UTF-8, else as hexadecimal.
 type Preview struct {
-	Text      string `json:"text"`
+	Text string `json:"text"`
+	// Decoded is the value decoded with the schema of a consumer of the
+	// original topic, as JSON; empty when none applies.
+	Decoded   string `json:"decoded,omitempty"`
 	Hex       bool   `json:"hex,omitempty"`
 	Bytes     int    `json:"bytes"`
 	Truncated bool   `json:"truncated,omitempty"`
@@ -132,6 +135,11 @@ func deadLetterTopicsOf(st Status) map[string][]string {
 		for _, cs := range g.Consumers {
 			if cs.DeadLetterTopic != "" {
 				out[cs.DeadLetterTopic] = append(out[cs.DeadLetterTopic], cs.Group+"/"+cs.Topic)
+			}
+			for _, t := range cs.EventDeadLetterTopics {
+				if who := cs.Group + "/" + cs.Topic + " (event handlers)"; !slices.Contains(out[t], who) {
+					out[t] = append(out[t], who)
+				}
 			}
 		}
 	}
@@ -287,16 +295,14 @@ func (c *Console) latest(ctx context.Context, topic string, limit int) (Letters,
 		}
 		return a.Partition < b.Partition || a.Partition == b.Partition && a.Offset > b.Offset
 	})
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, r := range recs[:min(limit, len(recs))] {
-		out.Letters = append(out.Letters, c.letter(r, committed))
+		out.Letters = append(out.Letters, c.letter(ctx, r, committed))
 	}
 	return out, nil
 }
 
-// letter is r as the page shows it; c.mu is held.
-func (c *Console) letter(r *kgo.Record, committed map[int32]int64) Letter {
+// letter is r as the page shows it.
+func (c *Console) letter(ctx context.Context, r *kgo.Record, committed map[int32]int64) Letter {
 	l, err := dlq.Parse(r)
 	out := Letter{Partition: r.Partition, Offset: r.Offset,
 		Source: fmt.Sprintf("%s/%d@%d", l.Topic, l.Partition, l.Offset),
@@ -305,6 +311,10 @@ func (c *Console) letter(r *kgo.Record, committed map[int32]int64) Letter {
 	if err != nil {
 		out.Invalid = err.Error()
 		out.Key, out.Value = preview(r.Key), preview(r.Value)
+	} else if dec, ok := c.src.(ValueDecoder); ok && l.Value != nil {
+		if text, ok := dec.DecodeValue(ctx, l.Topic, l.Value); ok {
+			out.Value.Decoded = preview([]byte(text)).Text
+		}
 	}
 	for _, h := range l.Headers {
 		out.Headers = append(out.Headers, Header{h.Key, preview(h.Value)})
@@ -317,10 +327,13 @@ func (c *Console) letter(r *kgo.Record, committed map[int32]int64) Letter {
 	if why, ok := l.Raw(dlq.HeaderStub); ok {
 		out.Stub = why
 	}
+	c.mu.Lock()
+	selected := c.replayed[letterKey{r.Topic, r.Partition, r.Offset}]
+	c.mu.Unlock()
 	switch {
 	case committed[r.Partition] > r.Offset:
 		out.Replayed = "committed"
-	case !c.replayed[letterKey{r.Topic, r.Partition, r.Offset}].IsZero():
+	case !selected.IsZero():
 		out.Replayed = "selected"
 	}
 	return out

@@ -28,6 +28,15 @@ type Source interface {
 	ResumeConsumer(group, topic string) error
 }
 
+// ValueDecoder is implemented by a Source that knows the schemas of some
+// topics (*actors.Runtime: its consumers' Avro schemas). The dead-letter
+// view shows a value it decodes beside the raw preview.
+type ValueDecoder interface {
+	// DecodeValue renders value, a record value of topic, as JSON text,
+	// and reports false when it cannot. It must return within ctx.
+	DecodeValue(ctx context.Context, topic string, value []byte) (string, bool)
+}
+
 // Partition states, as the page and GET /api/status spell them.
 const (
 	// StateRunning: records are fetched and handled.
@@ -88,6 +97,10 @@ type Consumer struct {
 	// DeadLetterTopic is where exhausted records go, empty when
 	// dead-lettering is off.
 	DeadLetterTopic string `json:"dead_letter_topic,omitempty"`
+	// EventDeadLetterTopics are, for the consumer of the events topic
+	// (the event router), where its event handlers dead-letter (each On
+	// handler has its own).
+	EventDeadLetterTopics []string `json:"event_dead_letter_topics,omitempty"`
 	// Ordering is partition, key or unordered.
 	Ordering string `json:"ordering"`
 	// Paused is true while an operator has paused the consumer.

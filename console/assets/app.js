@@ -140,7 +140,8 @@ function renderConsumer(c) {
     el("span", {}, "failed attempts ", el("b", {}, num(c.counts.failed))),
     el("span", {}, "retries ", el("b", { "data-testid": "retried" }, num(c.counts.retried))),
     el("span", {}, c.dead_letter_topic ? "dead-lettered " : "skipped ", el("b", { "data-testid": "dead-lettered" }, num(c.counts.dead_lettered)),
-      c.dead_letter_topic ? ` to ${c.dead_letter_topic}` : " (dead-lettering off)"),
+      c.dead_letter_topic ? ` to ${c.dead_letter_topic}` : " (dead-lettering off)",
+      c.event_dead_letter_topics ? `; event handlers dead-letter to ${c.event_dead_letter_topics.join(", ")}` : ""),
     el("span", {}, "ordering ", el("b", {}, c.ordering)),
     el("span", {}, `last ${Math.round(r.seconds)} s: `, el("b", {}, rate(r.handled_per_second), "/s"),
       ", p50 ", el("b", { "data-testid": "p50" }, ms(r.p50_ms)), ", p99 ", el("b", { "data-testid": "p99" }, ms(r.p99_ms))));
@@ -216,7 +217,8 @@ async function renderLetters() {
         l.stub ? el("div", {}, "stub: " + l.stub) : null),
       el("td", { class: "num" }, l.attempts),
       el("td", { class: "hide-narrow" }, l.failed_at ? new Date(l.failed_at).toLocaleString() : ""),
-      el("td", { "data-testid": "letter-value" }, el("pre", {}, (l.value.hex ? "hex: " : "") + value),
+      el("td", { "data-testid": "letter-value" }, el("pre", {}, l.value.decoded ? l.value.decoded : (l.value.hex ? "hex: " : "") + value),
+        l.value.decoded ? el("small", {}, "decoded with the consumer's Avro schema · ") : null,
         el("small", {}, `${l.value.bytes} bytes`, l.headers.length ? " · headers: " + l.headers.map((h) => h.key + "=" + h.value.text).join(", ") : "")),
       el("td", { "data-testid": "letter-replayed" }, l.replayed ? "replayed (" + (l.replayed === "committed" ? "by the resumable replay" : "selected, this process") + ")" : "not replayed"));
   });
