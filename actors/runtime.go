@@ -232,6 +232,12 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 			groups = append(groups, rt.groups[name])
 		}
 		rt.mu.Unlock()
+		if rt.console != nil {
+			// Sampling stops first: it asks the groups' clients for
+			// offsets, which are closing; the page keeps the last snapshot
+			// until the listener closes.
+			rt.console.Close()
+		}
 		var errs []error
 		each := func(f func(*group)) {
 			var wg sync.WaitGroup
@@ -253,7 +259,6 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 		rt.prod.Close()
 		if rt.httpSrv != nil {
 			rt.httpSrv.Close(ctx)
-			rt.console.Close()
 		}
 		rt.sys.Shutdown()
 		rt.stopResult = errors.Join(errs...)
