@@ -6,11 +6,14 @@ GO ?= go
 .PHONY: test build fmt deps run bench test-long screenshot
 
 # deps installs the real Kafka clients the interop tests use: kcat
-# (librdkafka) and Debian's python3-kafka (for Debian's own /usr/bin/python3).
+# (librdkafka), Debian's python3-kafka, and python3-confluent-kafka with
+# python3-avro and python3-requests (its AvroProducer and AvroConsumer, the
+# Schema Registry interop), all for Debian's own /usr/bin/python3.
 deps:
 	command -v kcat >/dev/null || (apt-get update && apt-get install -y kcat)
 	/usr/bin/python3 -c 'import kafka' 2>/dev/null || (apt-get update && apt-get install -y python3-kafka)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	/usr/bin/python3 -c 'import confluent_kafka.avro, avro, requests' 2>/dev/null || (apt-get update && apt-get install -y python3-confluent-kafka python3-avro python3-requests)
 
 test: deps fmt
 	$(GO) vet ./...

@@ -34,8 +34,15 @@ certificate signed by that CA (mutual TLS).
 Config keys: broker.listen, broker.data_dir, broker.auto_create_topics,
 broker.default_partitions, broker.sasl.mechanism, broker.sasl.user,
 broker.sasl.password, broker.sasl.password_file, broker.tls.cert_file,
-broker.tls.key_file, broker.tls.client_ca_file (the flags win over the
-config file and the environment).`,
+broker.tls.key_file, broker.tls.client_ca_file,
+broker.schema_registry.listen (the flags win over the config file and the
+environment).
+
+With --schema-registry HOST:PORT it also serves a Confluent-compatible
+Schema Registry there and prints "schema registry listening on URL". It
+enforces each subject's compatibility level (BACKWARD by default; GET/PUT
+/config) and refuses an incompatible schema with 409, naming the field;
+with --data-dir its schemas, ids and levels survive a restart.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// A flag the user set wins over the file and the environment.
@@ -48,6 +55,7 @@ config file and the environment).`,
 				"tls-cert":           "broker.tls.cert_file",
 				"tls-key":            "broker.tls.key_file",
 				"tls-client-ca":      "broker.tls.client_ca_file",
+				"schema-registry":    "broker.schema_registry.listen",
 			} {
 				if cmd.Flags().Changed(flag) {
 					v, _ := cmd.Flags().GetString(flag)
@@ -69,6 +77,14 @@ config file and the environment).`,
 			if sec != (broker.Security{}) {
 				fmt.Fprintf(a.stdout, "broker requires %s\n", sec)
 			}
+			reg, err := fromconfig.StartRegistry(cfg.Broker)
+			if err != nil {
+				return err
+			}
+			if reg != nil {
+				defer reg.Close()
+				fmt.Fprintf(a.stdout, "schema registry listening on %s\n", reg.URL())
+			}
 			<-cmd.Context().Done()
 			return nil
 		},
@@ -82,5 +98,6 @@ config file and the environment).`,
 	f.String("tls-cert", "", "PEM certificate: accept TLS connections only (broker.tls.cert_file)")
 	f.String("tls-key", "", "PEM private key of --tls-cert (broker.tls.key_file)")
 	f.String("tls-client-ca", "", "PEM CA file: require client certificates signed by it, mutual TLS (broker.tls.client_ca_file)")
+	f.String("schema-registry", "", "also serve a Schema Registry on `HOST:PORT`, such as 127.0.0.1:8081 (broker.schema_registry.listen)")
 	return cmd
 }

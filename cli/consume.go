@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -54,9 +55,13 @@ as one line of JSON (which 'actord produce --schema' reads back), and -o
 json makes "value" that JSON object instead of a string. A record in
 single-object encoding (C3 01 + fingerprint) is decoded with the --schema
 whose fingerprint it carries, so it shows the fields its producer wrote. A
-Confluent-framed record (00 + registry id) names no fingerprint and
-actord consume has no registry: it is decoded with the one --schema that
-reads it exactly, which then stands for that id for the rest of the run.
+Confluent-framed record (00 + registry id) is decoded with the schema of
+that id from the Schema Registry (--registry URL, or schema_registry.url
+with --schema), fetched once per id; no --schema file is needed. A
+registry that cannot answer is waited for (noted once on stderr), so no
+record prints undecoded for it. Without a registry, such a record is
+decoded with the one --schema that reads it exactly, which then stands for
+that id for the rest of the run.
 Timestamps print as RFC 3339 in UTC, dates as "2006-01-02", times of day as
 a number of milli- or microseconds, decimals as exact numbers, bytes as a
 string when valid UTF-8 and {"base64":"..."} otherwise.
@@ -66,7 +71,8 @@ schema is not among the --schema files prints as without --schema too,
 with a note on stderr (once per fingerprint or id).`,
 		Example: `  actord consume orders --from-beginning -n 10 -o json
   actord consume orders --group audit
-  actord consume orders --schema order-v2.avsc --schema order-v1.avsc -o json`,
+  actord consume orders --schema order-v2.avsc --schema order-v1.avsc -o json
+  actord consume orders --registry http://127.0.0.1:8081 --from-beginning`,
 		Args: oneTopic,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if count < 0 {
@@ -76,11 +82,15 @@ with a note on stderr (once per fingerprint or id).`,
 				return err
 			}
 			var avro *avroDecoder
-			if len(schemaFiles) > 0 {
+			if len(schemaFiles) > 0 || cmd.Flags().Changed("registry") {
 				var err error
 				if avro, err = newAvroDecoder(schemaFiles, args[0], a.stderr); err != nil {
 					return err
 				}
+				if avro.registry, err = a.registryClient(cmd, cmd.Flags().Changed("registry")); err != nil {
+					return err
+				}
+				avro.ctx = cmd.Context()
 			}
 			return a.consume(cmd, args[0], group, fromBeginning, count, avro)
 		},
@@ -90,6 +100,7 @@ with a note on stderr (once per fingerprint or id).`,
 	f.BoolVar(&fromBeginning, "from-beginning", false, "start at the earliest offset instead of the latest")
 	f.IntVarP(&count, "count", "n", 0, "stop after `N` records (0: run until SIGINT or SIGTERM)")
 	f.StringArrayVar(&schemaFiles, "schema", nil, "Avro schema `FILE.avsc` to print records written with it as JSON; repeat for more versions")
+	registryFlag(cmd)
 	return cmd
 }
 
@@ -245,6 +256,11 @@ type avroDecoder struct {
 	byFP    map[uint64]*schema.Schema // single-object: the writer by fingerprint
 	byID    map[int]*schema.Schema    // Confluent: the schema learnt for an id; nil: none
 	noted   map[string]bool
+
+	// registry, when set, gives the schema of a Confluent id; ctx bounds
+	// the wait for it.
+	registry *schema.RegistryClient
+	ctx      context.Context
 }
 
 // newAvroDecoder loads the --schema files. A file that does not load is
@@ -281,7 +297,11 @@ func (d *avroDecoder) decode(r *kgo.Record) (json.RawMessage, bool) {
 		return nil, false // not Avro
 	}
 	var w *schema.Schema
-	if h.Framing == schema.Confluent {
+	if h.Framing == schema.Confluent && d.registry != nil {
+		if w = d.lookup(h.ID); w == nil {
+			return nil, false
+		}
+	} else if h.Framing == schema.Confluent {
 		w = d.learnID(h.ID, body)
 		if w == nil {
 			return nil, false
@@ -297,6 +317,30 @@ func (d *avroDecoder) decode(r *kgo.Record) (json.RawMessage, bool) {
 		return nil, false
 	}
 	return v, true
+}
+
+// lookup returns the registry's schema of id, waiting with backoff while
+// the registry cannot answer, until d.ctx ends; nil (noted on stderr) for
+// an id the registry does not have, or when the wait ends.
+func (d *avroDecoder) lookup(id int) *schema.Schema {
+	wait := 100 * time.Millisecond
+	for {
+		w, err := d.registry.ByID(d.ctx, id)
+		if err == nil {
+			return w
+		}
+		if !schema.Transient(err) {
+			d.note(fmt.Sprintf("id %d", id), fmt.Sprintf("%v: printing raw bytes", err))
+			return nil
+		}
+		d.note("registry down", fmt.Sprintf("%v: waiting for it", err))
+		select {
+		case <-time.After(wait):
+		case <-d.ctx.Done():
+			return nil
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 // learnID returns the schema of a Confluent registry id: the one --schema

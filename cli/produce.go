@@ -62,12 +62,23 @@ not JSON or does not fit the schema stops the command with its line number
 and the field ("stdin line 3: Order.status: unknown enum symbol ..."):
 nothing from that line on is sent.
 
+With a Schema Registry (--registry URL, or schema_registry.url), --schema
+records use the Confluent framing instead (00, the 4-byte schema id, the
+body), which Confluent's and other registry-aware clients read. The schema
+is registered under its subject ("TOPIC-value" by default, see
+schema_registry.subject_strategy) before any line is read; a schema the
+registry refuses, such as one incompatible with the subject's, stops the
+command with the registry's reason, naming the field. With
+schema_registry.auto_register false nothing is registered: the subject's
+latest version must be this schema.
+
 If a record fails, the command stops reading, reports how many records were
 acknowledged before the failure and exits non-zero. A record not
 acknowledged within kafka.request_timeout (default 10s) fails, and an
 unreachable cluster is reported within that time.`,
 		Example: `  printf 'a\nb\nc\n' | actord produce orders --key customer-7 --header source=cli
-  echo '{"order_id":"o-1","status":"NEW"}' | actord produce orders --schema order.avsc`,
+  echo '{"order_id":"o-1","status":"NEW"}' | actord produce orders --schema order.avsc
+  echo '{"order_id":"o-1","status":"NEW"}' | actord produce orders --schema order.avsc --registry http://127.0.0.1:8081`,
 		Args: oneTopic,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			hs, err := parseHeaders(headers)
@@ -84,7 +95,13 @@ unreachable cluster is reported within that time.`,
 				if err != nil {
 					return err
 				}
-				encode = jsonToAvro(s)
+				serde, err := a.registrySerde(cmd, args[0], s)
+				if err != nil {
+					return err
+				}
+				encode = jsonToAvro(s, serde)
+			} else if cmd.Flags().Changed("registry") {
+				return errors.New("--registry needs --schema FILE.avsc: only Avro records are framed with a registry id")
 			}
 			return a.produce(cmd, args[0], k, hs, encode)
 		},
@@ -93,7 +110,32 @@ unreachable cluster is reported within that time.`,
 	f.StringVar(&key, "key", "", "key of every record (default: no key)")
 	f.StringArrayVar(&headers, "header", nil, "header `k=v` added to every record; repeat for more")
 	f.StringVar(&schemaFile, "schema", "", "Avro schema `FILE.avsc`: each line is a JSON object sent as an Avro record of it")
+	registryFlag(cmd)
 	return cmd
+}
+
+// registrySerde is the Serde of `produce --schema`: single-object encoding
+// without a registry; with one (--registry or schema_registry.url), the
+// schema registered (or, with auto_register false, found as the latest)
+// under the subject of schema_registry.subject_strategy before any line
+// is read, and the Confluent framing. A refusal is the registry's reason,
+// naming the subject and the field.
+func (a *app) registrySerde(cmd *cobra.Command, topic string, s *schema.Schema) (*schema.Serde, error) {
+	reg, err := a.registryClient(cmd, false)
+	if err != nil || reg == nil {
+		return schema.NewSerde(s), err
+	}
+	subject, err := reg.Subject(topic, s, false)
+	if err != nil {
+		return nil, fmt.Errorf("schema_registry.subject_strategy: %w", err)
+	}
+	serde := schema.NewSerde(s, schema.WithRegistry(reg, subject))
+	ctx, cancel := registryCtx(cmd.Context(), reg)
+	defer cancel()
+	if _, err := serde.Register(ctx); err != nil {
+		return nil, err
+	}
+	return serde, nil
 }
 
 // loadSchema loads the Avro schema of a --schema flag; the error names
@@ -107,10 +149,9 @@ func loadSchema(path string) (*schema.Schema, error) {
 }
 
 // jsonToAvro returns the encoder of `produce --schema`: one line of JSON
-// to one record in single-object encoding. Numbers are decoded as
-// json.Number so that a long keeps all its digits.
-func jsonToAvro(s *schema.Schema) func([]byte) ([]byte, error) {
-	serde := schema.NewSerde(s)
+// to one record of s, framed by serde. Numbers are decoded as json.Number
+// so that a long keeps all its digits.
+func jsonToAvro(s *schema.Schema, serde *schema.Serde) func([]byte) ([]byte, error) {
 	wantObject := s.Type() == "record"
 	return func(b []byte) ([]byte, error) {
 		dec := json.NewDecoder(bytes.NewReader(b))

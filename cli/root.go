@@ -186,8 +186,10 @@ func checkExecCommands(cfg config.Config, groups []string) error {
 }
 
 // connect resolves the bootstrap servers for cfg, starting the embedded
-// broker in-process when kafka.enabled is false. The returned function
-// stops what connect started.
+// broker in-process when kafka.enabled is false, with the embedded Schema
+// Registry when broker.schema_registry.listen is set (which then is
+// schema_registry.url unless that is set). The returned function stops
+// what connect started.
 func (a *app) connect(cfg *config.Config) (func(), error) {
 	if cfg.Kafka.Enabled {
 		return func() {}, nil
@@ -197,7 +199,18 @@ func (a *app) connect(cfg *config.Config) (func(), error) {
 		return nil, err
 	}
 	cfg.Kafka.BootstrapServers = b.Addr()
-	return b.Close, nil
+	reg, err := fromconfig.StartRegistry(cfg.Broker)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	if reg == nil {
+		return b.Close, nil
+	}
+	if cfg.SchemaRegistry.URL == "" {
+		cfg.SchemaRegistry.URL = reg.URL()
+	}
+	return func() { reg.Close(); b.Close() }, nil
 }
 
 // cluster loads this invocation's configuration, starts the embedded

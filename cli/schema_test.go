@@ -87,7 +87,7 @@ func TestSchemaCheck(t *testing.T) {
 		{"bad file", []string{v1, bad}, 1, "", "bad.avsc: avro schema: Order.id: field has no \"type\""},
 		{"missing file", []string{v1, filepath.Join(dir, "nope.avsc")}, 1, "", "nope.avsc: no such file or directory"},
 		{"bad mode", []string{v1, v2, "--mode", "sideways"}, 1, "", `--mode: compatibility mode "sideways": want backward, forward or full`},
-		{"one argument", []string{v1}, 1, "", "accepts 2 arg(s), received 1"},
+		{"one argument", []string{v1}, 1, "", "want OLD.avsc NEW.avsc, or NEW.avsc --subject SUBJECT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := schemaCLI(t, append([]string{"schema", "check"}, tc.args...)...)

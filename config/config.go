@@ -22,6 +22,9 @@ type Config struct {
 	Kafka Kafka `mapstructure:"kafka"`
 	// Broker configures the embedded broker.
 	Broker Broker `mapstructure:"broker"`
+	// SchemaRegistry is the Confluent-compatible Schema Registry of Avro
+	// records (config/schemaregistry.go).
+	SchemaRegistry SchemaRegistry `mapstructure:"schema_registry"`
 	// Runtime tunes the consumer machinery.
 	Runtime Runtime `mapstructure:"runtime"`
 	// Events configures named events.
@@ -118,6 +121,9 @@ type Broker struct {
 	// TLS, with a certificate, makes the broker accept TLS connections
 	// only.
 	TLS BrokerTLS `mapstructure:"tls"`
+	// SchemaRegistry is the embedded Schema Registry served beside the
+	// broker (config/schemaregistry.go).
+	SchemaRegistry BrokerRegistry `mapstructure:"schema_registry"`
 }
 
 // BrokerTLS is the embedded broker's TLS: its certificate, and the CA that
@@ -294,6 +300,7 @@ func Default() Config {
 			AutoCreateTopics:  true,
 			DefaultPartitions: 1,
 		},
+		SchemaRegistry: SchemaRegistry{Timeout: DefaultRegistryTimeout, AutoRegister: true},
 		Runtime: Runtime{
 			CommitInterval:      actors.DefaultCommitInterval,
 			DrainTimeout:        actors.DefaultDrainTimeout,

@@ -17,8 +17,8 @@ func (k Kafka) Brokers() []string {
 	return out
 }
 
-// Redacted returns a copy of c that is safe to log: the SASL password is
-// replaced by "***", and an HTTP handler URL's password by "xxxxx" (the
+// Redacted returns a copy of c that is safe to log: the SASL and schema
+// registry passwords are replaced by "***", and an HTTP handler URL's password by "xxxxx" (the
 // whole URL by "***" when it does not parse). c is not modified.
 func (c Config) Redacted() Config {
 	if c.Kafka.SASL.Password != "" {
@@ -26,6 +26,9 @@ func (c Config) Redacted() Config {
 	}
 	if c.Broker.SASL.Password != "" {
 		c.Broker.SASL.Password = "***"
+	}
+	if c.SchemaRegistry.Auth.Password != "" {
+		c.SchemaRegistry.Auth.Password = "***"
 	}
 	c.Consumers = slices.Clone(c.Consumers)
 	for i, cs := range c.Consumers {

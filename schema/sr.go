@@ -590,6 +590,13 @@ func describe(err error) error {
 	return fmt.Errorf("%s %s: %s", re.Method, re.URL, status)
 }
 
+// Explain is how the client reports err, an error of a call op made
+// about subject through SR or Do: a refusal (4xx) is a *RefusedError, a
+// 401 or 403 one line that says so, I/O a *RegistryError.
+func (c *RegistryClient) Explain(op, subject string, err error) error {
+	return c.refused(op, subject, err)
+}
+
 // refused turns a registry's refusal of a registration or lookup into a
 // *RefusedError, a 401 or 403 into a plain error that says so, and leaves
 // *RegistryError (I/O) as it is.
