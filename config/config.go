@@ -22,9 +22,6 @@ type Config struct {
 	Kafka Kafka `mapstructure:"kafka"`
 	// Broker configures the embedded broker.
 	Broker Broker `mapstructure:"broker"`
-	// SchemaRegistry is the Confluent-compatible Schema Registry of Avro
-	// records (config/schemaregistry.go).
-	SchemaRegistry SchemaRegistry `mapstructure:"schema_registry"`
 	// Runtime tunes the consumer machinery.
 	Runtime Runtime `mapstructure:"runtime"`
 	// Events configures named events.
@@ -33,6 +30,8 @@ type Config struct {
 	Log Log `mapstructure:"log"`
 	// HTTP configures the metrics and health listener.
 	HTTP HTTP `mapstructure:"http"`
+	// Tracing configures OpenTelemetry tracing (config/tracing.go).
+	Tracing Tracing `mapstructure:"tracing"`
 	// Topics are reconciled at start. File only: no env or flag.
 	Topics []Topic `mapstructure:"topics"`
 	// Consumers are what `actord start` runs. File only: no env or flag.
@@ -121,9 +120,6 @@ type Broker struct {
 	// TLS, with a certificate, makes the broker accept TLS connections
 	// only.
 	TLS BrokerTLS `mapstructure:"tls"`
-	// SchemaRegistry is the embedded Schema Registry served beside the
-	// broker (config/schemaregistry.go).
-	SchemaRegistry BrokerRegistry `mapstructure:"schema_registry"`
 }
 
 // BrokerTLS is the embedded broker's TLS: its certificate, and the CA that
@@ -300,15 +296,15 @@ func Default() Config {
 			AutoCreateTopics:  true,
 			DefaultPartitions: 1,
 		},
-		SchemaRegistry: SchemaRegistry{Timeout: DefaultRegistryTimeout, AutoRegister: true},
 		Runtime: Runtime{
 			CommitInterval:      actors.DefaultCommitInterval,
 			DrainTimeout:        actors.DefaultDrainTimeout,
 			MaxInFlight:         actors.DefaultMaxInFlight,
 			FetchPartitionBytes: actors.DefaultFetchPartitionBytes,
 		},
-		Events: Events{Topic: actors.DefaultEventsTopic},
-		Log:    Log{Level: "info", Format: "text"},
-		HTTP:   HTTP{Listen: DefaultHTTPListen},
+		Events:  Events{Topic: actors.DefaultEventsTopic},
+		Log:     Log{Level: "info", Format: "text"},
+		HTTP:    HTTP{Listen: DefaultHTTPListen},
+		Tracing: Tracing{Exporter: ExporterNone},
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/broker"
 	"github.com/actord/actord/config"
@@ -38,11 +40,14 @@ type Runtime struct {
 	Brokers []string
 	// Embedded is the in-process broker of kafka.enabled false, else nil.
 	Embedded *broker.Broker
+	// Tracer is the tracer provider of tracing.exporter otlp, else nil.
+	Tracer *sdktrace.TracerProvider
 }
 
-// Close stops the embedded broker, if one was started; call it after the
-// runtime has stopped.
+// Close sends the spans still batched (tracing on) and stops the embedded
+// broker, if one was started; call it after the runtime has stopped.
 func (r *Runtime) Close() {
+	shutdownTracing(r.Tracer)
 	if r.Embedded != nil {
 		r.Embedded.Close()
 	}
@@ -68,6 +73,13 @@ func NewRuntime(cfg config.Config, extra ...actors.RuntimeOption) (*Runtime, err
 		return nil, err
 	}
 	opts = append(opts, actors.Brokers(out.Brokers...))
+	if out.Tracer, err = TracerProvider(cfg.Tracing, cfg.Service); err != nil {
+		out.Close()
+		return nil, err
+	}
+	if out.Tracer != nil {
+		opts = append(opts, actors.WithTracerProvider(out.Tracer))
+	}
 	rt, err := actors.New(append(opts, extra...)...)
 	if err != nil {
 		out.Close()
