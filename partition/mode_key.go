@@ -1,7 +1,6 @@
 package partition
 
 import (
-	"container/heap"
 	"sort"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -39,19 +38,51 @@ type lane struct {
 }
 
 // heldLanes is a min-heap of lanes by the sequence number of their next
-// record, which does not change while a lane is held.
+// record, which does not change while a lane is held. It is written out
+// for *lane rather than through container/heap: lanes are held and
+// released at the rate records arrive, and the interface calls showed.
 type heldLanes []*lane
 
-func (h heldLanes) Len() int           { return len(h) }
-func (h heldLanes) Less(i, j int) bool { return h[i].q[0].seq < h[j].q[0].seq }
-func (h heldLanes) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *heldLanes) Push(x any)        { *h = append(*h, x.(*lane)) }
-func (h *heldLanes) Pop() any {
-	old := *h
-	l := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return l
+func (h heldLanes) key(i int) int64 { return h[i].q[0].seq }
+
+// push adds l.
+func (h *heldLanes) push(l *lane) {
+	*h = append(*h, l)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if s.key(p) <= s.key(i) {
+			break
+		}
+		s[p], s[i] = s[i], s[p]
+		i = p
+	}
+}
+
+// pop takes the lane with the lowest next record off the heap.
+func (h *heldLanes) pop() *lane {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s[n] = nil
+	s = s[:n]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if r := c + 1; r < n && s.key(r) < s.key(c) {
+			c = r
+		}
+		if s.key(i) <= s.key(c) {
+			break
+		}
+		s[i], s[c] = s[c], s[i]
+		i = c
+	}
+	*h = s
+	return top
 }
 
 func newKeyMode(a *partitionActor) *keyMode {
@@ -99,7 +130,7 @@ func (m *keyMode) makeReady(l *lane) {
 	}
 	if l.q[0].seq >= m.window() {
 		l.held = true
-		heap.Push(&m.held, l)
+		m.held.push(l)
 		return
 	}
 	l.ready = true
@@ -111,7 +142,7 @@ func (m *keyMode) makeReady(l *lane) {
 func (m *keyMode) unhold() {
 	lim := m.window()
 	for len(m.held) > 0 && m.held[0].q[0].seq < lim {
-		l := heap.Pop(&m.held).(*lane)
+		l := m.held.pop()
 		l.held = false
 		m.makeReady(l)
 	}
