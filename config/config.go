@@ -22,6 +22,9 @@ type Config struct {
 	Kafka Kafka `mapstructure:"kafka"`
 	// Broker configures the embedded broker.
 	Broker Broker `mapstructure:"broker"`
+	// SchemaRegistry is the Confluent-compatible Schema Registry of Avro
+	// records (config/schemaregistry.go).
+	SchemaRegistry SchemaRegistry `mapstructure:"schema_registry"`
 	// Runtime tunes the consumer machinery.
 	Runtime Runtime `mapstructure:"runtime"`
 	// Events configures named events.
@@ -120,6 +123,9 @@ type Broker struct {
 	// TLS, with a certificate, makes the broker accept TLS connections
 	// only.
 	TLS BrokerTLS `mapstructure:"tls"`
+	// SchemaRegistry is the embedded Schema Registry served beside the
+	// broker (config/schemaregistry.go).
+	SchemaRegistry BrokerRegistry `mapstructure:"schema_registry"`
 }
 
 // BrokerTLS is the embedded broker's TLS: its certificate, and the CA that
@@ -296,6 +302,7 @@ func Default() Config {
 			AutoCreateTopics:  true,
 			DefaultPartitions: 1,
 		},
+		SchemaRegistry: SchemaRegistry{Timeout: DefaultRegistryTimeout, AutoRegister: true},
 		Runtime: Runtime{
 			CommitInterval:      actors.DefaultCommitInterval,
 			DrainTimeout:        actors.DefaultDrainTimeout,

@@ -277,6 +277,10 @@ func (c Config) problems() []*KeyError {
 	ck.hostPort("broker.listen", c.Broker.Listen, true)
 	ck.atLeast("broker.default_partitions", int64(c.Broker.DefaultPartitions), 1)
 	c.Broker.check(&ck, c.Kafka)
+	if l := c.Broker.SchemaRegistry.Listen; l != "" {
+		ck.hostPort("broker.schema_registry.listen", l, true)
+	}
+	c.SchemaRegistry.check(&ck, !c.Kafka.Enabled && c.Broker.SchemaRegistry.Listen != "")
 	// franz-go refuses an autocommit interval under 100ms.
 	if c.Runtime.CommitInterval < actors.MinCommitInterval {
 		ck.add("runtime.commit_interval", "must be at least %s, got %s", actors.MinCommitInterval, c.Runtime.CommitInterval)
