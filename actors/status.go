@@ -22,7 +22,8 @@ const statusTimeout = 3 * time.Second
 // Status is a read-only snapshot of the runtime: every consumer group it
 // runs, each consumer's counters and handler-latency histogram, and each
 // partition it owns now with its committed and end offsets, lag,
-// in-flight records and state (running, backpressure, paused, draining).
+// in-flight records and state (running, backpressure, paused, draining,
+// circuit open).
 // It is what the status console at / and GET /api/status show (the types
 // live in package console so that the page and the API share one
 // definition).
@@ -84,6 +85,14 @@ func (rt *Runtime) Status(ctx context.Context) (console.Status, error) {
 			if !c.opts.noDeadLetter {
 				cs.DeadLetterTopic = c.opts.deadLetter
 			}
+			switch {
+			case c.circuit == nil:
+				cs.Circuit = "off"
+			case c.circuit.Open():
+				cs.Circuit = "open"
+			default:
+				cs.Circuit = "closed"
+			}
 			if r := router; r != nil && topic == rt.s.eventsTopic && g.name == rt.s.eventsGroup {
 				cs.EventDeadLetterTopics = r.deadLetterTopics()
 			}
@@ -95,6 +104,8 @@ func (rt *Runtime) Status(ctx context.Context) (console.Status, error) {
 					ps[i].State = console.StateDraining
 				case cs.Paused:
 					ps[i].State = console.StatePaused
+				case cs.Circuit == "open":
+					ps[i].State = console.StateCircuitOpen
 				}
 			}
 			cs.Partitions = ps

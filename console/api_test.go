@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +187,44 @@ func TestAPIDecodesAvroDeadLetters(t *testing.T) {
 	if v.Decoded != `{"amount":9.5,"order_id":42}` || !v.Hex {
 		t.Errorf("value %+v, want the raw bytes in hex and the record decoded", v)
 	}
+}
+
+// TestAPIShowsTheCircuitOpen: while the downstream is unavailable the
+// consumer's circuit is open and its partitions say so; once a probe
+// succeeds it is closed and they run again.
+func TestAPIShowsTheCircuitOpen(t *testing.T) {
+	b := actortest.Broker(t)
+	rt := actortest.Runtime(t, b, actors.ServeMetrics("127.0.0.1:0"))
+	var down atomic.Bool
+	down.Store(true)
+	if err := actors.Consume(rt, "mail", "mailer", func(context.Context, actors.Message[string]) error {
+		if down.Load() {
+			return actors.Unavailable(errors.New("smtp relay refuses connections"))
+		}
+		return nil
+	}, actors.WithCircuit(actors.CircuitSettings{ProbeInitial: 50 * time.Millisecond, ProbeMax: 100 * time.Millisecond})); err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	actortest.Produce(t, b, "mail", actortest.Value("hello"))
+	s := &shop{b: b, rt: rt, url: "http://" + rt.MetricsAddr()}
+	state := func() (string, string) {
+		var st console.Status
+		getJSON(t, s, "/api/status", &st)
+		c := find(st, "mailer", "mail")
+		if c == nil || len(c.Partitions) == 0 {
+			return "", ""
+		}
+		return c.Circuit, c.Partitions[0].State
+	}
+	actortest.Eventually(t, 20*time.Second, "the circuit open in the status", func() bool {
+		c, p := state()
+		return c == "open" && p == console.StateCircuitOpen
+	})
+	down.Store(false)
+	actortest.Eventually(t, 20*time.Second, "the circuit closed again", func() bool {
+		c, p := state()
+		return c == "closed" && p == console.StateRunning
+	})
+	actortest.WaitCommittedToEnd(t, b, "mailer", "mail")
 }

@@ -49,6 +49,9 @@ const (
 	// StateDraining: the group is stopping; in-flight records finish and
 	// are committed.
 	StateDraining = "draining"
+	// StateCircuitOpen: the consumer's circuit breaker is open (its
+	// downstream looks unavailable): records wait, one probe at a time.
+	StateCircuitOpen = "circuit open"
 	// StateStalled: the partition has lag but its committed offset has
 	// not moved for StallAfter, while it was neither paused nor draining.
 	// Set by the console from the history, never by a Source.
@@ -105,6 +108,9 @@ type Consumer struct {
 	Ordering string `json:"ordering"`
 	// Paused is true while an operator has paused the consumer.
 	Paused bool `json:"paused"`
+	// Circuit is the consumer's circuit breaker: "closed", "open", or
+	// "off" when the consumer has none (actors.NoCircuit).
+	Circuit string `json:"circuit"`
 	// Counts are the consumer's counters since the process started.
 	Counts Counts `json:"counts"`
 	// Latency is the handler attempts' duration histogram since the

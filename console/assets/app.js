@@ -69,7 +69,7 @@ function age(msv) {
   if (s < 7200) return (s / 60).toFixed(1) + " min";
   return (s / 3600).toFixed(1) + " h";
 }
-const stateSymbol = { running: "▶", backpressure: "⏸", paused: "⏸", draining: "⏹", stalled: "⚠" };
+const stateSymbol = { running: "▶", backpressure: "⏸", paused: "⏸", draining: "⏹", stalled: "⚠", "circuit open": "⛔" };
 
 // chart is a small line chart of one or two series over the history.
 function chart(id, title, points, pick, pick2, unit) {
@@ -128,10 +128,10 @@ function renderConsumer(c) {
   const key = c.group + "/" + c.topic;
   const pts = state.history[key] || [];
   const r = c.recent;
-  const cstate = c.paused ? "paused" : "running";
+  const cstate = c.paused ? "paused" : c.circuit === "open" ? "circuit open" : "running";
   const head = el("header", {},
     el("h3", {}, c.topic, el("span", { class: "hide-narrow" }, " consumed by ", c.group)),
-    el("span", { class: "state state-" + cstate, "data-testid": "consumer-state" }, stateSymbol[cstate] + " " + cstate),
+    el("span", { class: "state state-" + cstate.replace(" ", "-"), "data-testid": "consumer-state" }, stateSymbol[cstate] + " " + cstate),
     state.adminOK ? el("button", { "data-testid": c.paused ? "resume" : "pause",
       onclick: () => pauseConsumer(c, !c.paused) }, c.paused ? "resume" : "pause") : null);
   const facts = el("div", { class: "facts", "data-testid": "counts" },
@@ -143,6 +143,7 @@ function renderConsumer(c) {
       c.dead_letter_topic ? ` to ${c.dead_letter_topic}` : " (dead-lettering off)",
       c.event_dead_letter_topics ? `; event handlers dead-letter to ${c.event_dead_letter_topics.join(", ")}` : ""),
     el("span", {}, "ordering ", el("b", {}, c.ordering)),
+    el("span", {}, "circuit ", el("b", { "data-testid": "circuit" }, c.circuit)),
     el("span", {}, `last ${Math.round(r.seconds)} s: `, el("b", {}, rate(r.handled_per_second), "/s"),
       ", p50 ", el("b", { "data-testid": "p50" }, ms(r.p50_ms)), ", p99 ", el("b", { "data-testid": "p99" }, ms(r.p99_ms))));
   const charts = el("div", { class: "charts" },
@@ -152,7 +153,7 @@ function renderConsumer(c) {
     chart("chart-failures", "retries · dead letters (dashed) per second", pts, (p) => p.retried_per_second, (p) => p.dead_lettered_per_second, "/s"));
   const rows = c.partitions.map((p) => el("tr", { "data-testid": "partition-row", "data-group": c.group, "data-topic": c.topic, "data-partition": p.partition },
     el("td", { class: "num" }, p.partition),
-    el("td", { class: "state state-" + p.state, "data-testid": "state" }, (stateSymbol[p.state] || "") + " " + p.state),
+    el("td", { class: "state state-" + p.state.replace(" ", "-"), "data-testid": "state" }, (stateSymbol[p.state] || "") + " " + p.state),
     el("td", { class: "num", "data-testid": "committed" }, p.committed < 0 ? "none" : num(p.committed)),
     el("td", { class: "num", "data-testid": "end" }, num(p.end)),
     el("td", { class: "num", "data-testid": "lag" }, num(p.lag)),
