@@ -33,7 +33,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/actord/actord/console"
 	"github.com/actord/actord/metrics"
 	"github.com/actord/actord/topics"
 )
@@ -52,7 +51,7 @@ type Runtime struct {
 	topics  *topics.Admin
 	metrics *metrics.Metrics
 	httpSrv *metrics.Server
-	console *console.Console
+	console *statusConsole
 
 	mu      sync.Mutex
 	groups  map[string]*group
@@ -172,7 +171,10 @@ func (rt *Runtime) Start(ctx context.Context) error {
 		return &UnreachableError{Brokers: strings.Join(rt.s.brokers, ","), Err: err}
 	}
 	if rt.s.metricsListen != "" {
-		cons := console.New(rt, console.Options{AdminToken: rt.s.consoleToken, Logger: rt.log})
+		cons, err := rt.newConsole()
+		if err != nil {
+			return err
+		}
 		srv, err := metrics.ServeWith(rt.s.metricsListen, rt.metrics, rt.Ready, cons.Handler())
 		if err != nil {
 			cons.Close()

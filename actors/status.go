@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/console"
 )
@@ -305,4 +306,40 @@ func (rt *Runtime) DecodeValue(ctx context.Context, topic string, value []byte) 
 		return string(b), true
 	}
 	return "", false
+}
+
+// statusConsole is the console a runtime serves with the client it reads
+// the cluster through, closed with it.
+type statusConsole struct {
+	*console.Console
+	cl *kgo.Client
+}
+
+// Close stops the console's sampling and closes its client.
+func (c *statusConsole) Close() {
+	c.Console.Close()
+	c.cl.Close()
+}
+
+// consoleSource is the runtime as its console sees it (console.Source and
+// console.ValueDecoder), with a client of the console's own: one that,
+// unlike the producing client, never creates a topic, so that looking at
+// a dead-letter topic that does not exist yet does not create it.
+type consoleSource struct {
+	*Runtime
+	cl *kgo.Client
+}
+
+// Client implements console.Source.
+func (s consoleSource) Client() *kgo.Client { return s.cl }
+
+// newConsole builds the status console of ServeMetrics, with actions on
+// when ConsoleAdmin gave a token.
+func (rt *Runtime) newConsole() (*statusConsole, error) {
+	cl, err := kgo.NewClient(rt.clientOpts("console")...)
+	if err != nil {
+		return nil, fmt.Errorf("console: kafka client: %w", err)
+	}
+	c := console.New(consoleSource{rt, cl}, console.Options{AdminToken: rt.s.consoleToken, Logger: rt.log})
+	return &statusConsole{Console: c, cl: cl}, nil
 }

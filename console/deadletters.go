@@ -403,7 +403,9 @@ func (c *Console) replay(r *http.Request) (any, error) {
 	if req.To != "" {
 		opts = append(opts, dlq.To(req.To))
 	}
-	opts = append(opts, dlq.Timeout(readTimeout))
+	// As `actord dlq replay`: a destination that does not exist is
+	// created where the cluster allows it, and names are checked first.
+	opts = append(opts, dlq.Timeout(readTimeout), dlq.CreateTopics(), dlq.CheckTopic(topics.ValidateName))
 	var rep dlq.ReplayReport
 	var err error
 	if len(req.Offsets) == 0 {

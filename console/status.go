@@ -7,8 +7,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Source is what the console reads and acts on: a runtime
-// (*actors.Runtime implements it). The console depends on this interface,
+// Source is what the console reads and acts on: a runtime (package
+// actors serves its console with one). The console depends on this interface,
 // not on package actors, so that actors can serve the console on its
 // listener without an import cycle.
 type Source interface {
@@ -18,7 +18,9 @@ type Source interface {
 	Status(ctx context.Context) (Status, error)
 	// Client is a client that consumes nothing, on the runtime's cluster:
 	// the console lists topics and offsets through it and seeds its
-	// short-lived readers and package dlq's replays with its options.
+	// short-lived readers and package dlq's replays with its options. It
+	// should not create topics (no kgo.AllowAutoTopicCreation): a look at
+	// a topic that does not exist must not create it.
 	Client() *kgo.Client
 	// PauseConsumer stops fetching topic for group in this process until
 	// ResumeConsumer; records already fetched finish, nothing is lost or
