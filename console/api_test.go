@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -227,4 +228,40 @@ func TestAPIShowsTheCircuitOpen(t *testing.T) {
 		return c == "closed" && p == console.StateRunning
 	})
 	actortest.WaitCommittedToEnd(t, b, "mailer", "mail")
+}
+
+// TestActionsRefuseBadInput: with admin on, a bad request is one 4xx
+// naming what is wrong, and nothing is produced.
+func TestActionsRefuseBadInput(t *testing.T) {
+	s := newShop(t, actors.ConsoleAdmin(testToken))
+	actortest.Produce(t, s.b, "orders", actortest.Value("poison"))
+	actortest.WaitDeadLetters(t, s.b, "orders.dlq", 1)
+	auth := map[string]string{"Authorization": "Bearer " + testToken}
+	cases := []struct {
+		path, body string
+		status     int
+		want       string
+	}{
+		{"/api/consumers/pause", `{"group":"nope","topic":"orders"}`, http.StatusBadRequest, `no consumer group "nope"`},
+		{"/api/consumers/pause", `{"group":"billing","topic":"audit"}`, http.StatusBadRequest, `group "billing" has no consumer of topic "audit"`},
+		{"/api/consumers/pause", `{"group":"billing","topic":"orders","force":true}`, http.StatusBadRequest, `unknown field "force"`},
+		{"/api/deadletters/orders/replay", `{}`, http.StatusNotFound, `"orders" is not a dead-letter topic`},
+		{"/api/deadletters/orders.dlq/replay", `{"to":"orders.dlq"}`, http.StatusBadRequest, "is the dead-letter topic itself"},
+		{"/api/deadletters/orders.dlq/replay", `{"to":"bad topic"}`, http.StatusBadRequest, "to: "},
+		{"/api/deadletters/orders.dlq/replay", `{"offsets":[{"partition":0,"offset":99}]}`, http.StatusNotFound, "has no record at partition 0 offset 99"},
+	}
+	for _, c := range cases {
+		code, body := postJSON(t, s, c.path, c.body, auth)
+		var answer struct{ Error string }
+		json.Unmarshal([]byte(body), &answer)
+		if code != c.status || !strings.Contains(answer.Error, c.want) {
+			t.Errorf("POST %s %s: %d %s, want %d naming %q", c.path, c.body, code, body, c.status, c.want)
+		}
+	}
+	if code := getJSON(t, s, "/api/deadletters/orders.dlq?limit=0", nil); code != http.StatusBadRequest {
+		t.Errorf("limit=0: %d, want 400", code)
+	}
+	if end := actortest.EndOffsets(t, s.b, "orders"); end[0]+end[1] != 1 {
+		t.Errorf("orders ends at %v after refused replays, want its 1 record", end)
+	}
 }
