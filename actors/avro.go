@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/actord/actord/schema"
 )
@@ -75,36 +74,16 @@ func (rt *Runtime) avroDecoder(s *schema.Schema) Decoder {
 	return avroDecoder{rt: rt, reader: s}
 }
 
-// registryWaitMax caps the wait between lookups of a registry that does
-// not answer.
-const registryWaitMax = 5 * time.Second
-
 // DecodeContext is Decode that, while the schema registry cannot answer
-// (schema.Transient), waits with backoff (100ms doubling to 5s) and asks
-// again until it answers or ctx ends: the attempt's context, so a
-// registry outage holds the record, neither failing its attempts nor
+// (schema.Transient), waits with backoff (schema.Await: 100ms doubling to
+// 5s) and asks again until it answers or ctx ends: the attempt's context,
+// so a registry outage holds the record, neither failing its attempts nor
 // dead-lettering it; only a handler timeout ends the wait, and that
 // attempt is retried by the consumer's policy.
 func (d avroDecoder) DecodeContext(ctx context.Context, data []byte, v any) error {
-	wait := 100 * time.Millisecond
-	for logged := false; ; {
-		err := d.decode(ctx, data, v)
-		if err == nil || !schema.Transient(err) || ctx.Err() != nil {
-			return err
-		}
-		if !logged {
-			d.rt.log.Warn("schema registry cannot answer: the record waits for it", "err", err)
-			logged = true
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		}
-		wait = min(2*wait, registryWaitMax)
-	}
+	return schema.Await(ctx, func(ctx context.Context) error { return d.decode(ctx, data, v) }, func(err error) {
+		d.rt.log.Warn("schema registry cannot answer: the record waits for it", "err", err)
+	})
 }
 
 // Decode implements Decoder: one try, a registry lookup bounded by the

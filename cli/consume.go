@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -323,24 +322,19 @@ func (d *avroDecoder) decode(r *kgo.Record) (json.RawMessage, bool) {
 // the registry cannot answer, until d.ctx ends; nil (noted on stderr) for
 // an id the registry does not have, or when the wait ends.
 func (d *avroDecoder) lookup(id int) *schema.Schema {
-	wait := 100 * time.Millisecond
-	for {
-		w, err := d.registry.ByID(d.ctx, id)
-		if err == nil {
-			return w
-		}
-		if !schema.Transient(err) {
+	var w *schema.Schema
+	err := schema.Await(d.ctx, func(ctx context.Context) error {
+		var err error
+		w, err = d.registry.ByID(ctx, id)
+		return err
+	}, func(err error) { d.note("registry down", fmt.Sprintf("%v: waiting for it", err)) })
+	if err != nil {
+		if d.ctx.Err() == nil {
 			d.note(fmt.Sprintf("id %d", id), fmt.Sprintf("%v: printing raw bytes", err))
-			return nil
 		}
-		d.note("registry down", fmt.Sprintf("%v: waiting for it", err))
-		select {
-		case <-time.After(wait):
-		case <-d.ctx.Done():
-			return nil
-		}
-		wait = min(2*wait, 5*time.Second)
+		return nil
 	}
+	return w
 }
 
 // learnID returns the schema of a Confluent registry id: the one --schema

@@ -3,10 +3,14 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/actord/actord/actors"
+	"github.com/actord/actord/config"
+	"github.com/actord/actord/handler"
 	"github.com/actord/actord/internal/fromconfig"
 	"github.com/actord/actord/schema"
 )
@@ -47,4 +51,34 @@ func (a *app) registryClient(cmd *cobra.Command, required bool) (*schema.Registr
 func registryCtx(parent context.Context, cl *schema.RegistryClient) (context.Context, context.CancelFunc) {
 	c := cl.Config()
 	return context.WithTimeout(parent, time.Duration(c.Attempts)*(c.Timeout+2*time.Second))
+}
+
+// declareDecoded declares a consumer with a schema (consumers[].schema):
+// its log, exec or http handler gets each Avro value as JSON
+// (handler.AvroJSON), resolved into schema.file when set, by id from reg
+// with registry: true. Config checked that a registry exists when asked
+// for, and that the handler is not forward.
+func (a *app) declareDecoded(rt *actors.Runtime, c config.Consumer, reg schema.Registry) error {
+	opts, err := fromconfig.ConsumerOptions(c)
+	if err != nil {
+		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+	}
+	var reader *schema.Schema
+	if c.Schema.File != "" {
+		if reader, err = schema.Load(c.Schema.File); err != nil {
+			return fmt.Errorf("consumer %s/%s: schema.file: %w", c.Topic, c.Group, err)
+		}
+	}
+	if !c.Schema.Registry {
+		reg = nil
+	}
+	dec, err := handler.NewAvroJSON(reader, reg, rt.Logger())
+	if err != nil {
+		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+	}
+	fn, err := handler.New(c.Handler, rt, a.stdout)
+	if err != nil {
+		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+	}
+	return actors.Consume(rt, c.Topic, c.Group, handler.Decoded(fn), append(opts, actors.WithDecoder(dec))...)
 }

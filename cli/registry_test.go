@@ -304,3 +304,104 @@ func TestPythonConfluentAvroInterop(t *testing.T) {
 		t.Errorf("Python's AvroConsumer of actord's records: %s (%v), want %+v", out, err, want)
 	}
 }
+
+// paymentReader is a reader version of paymentSchema: a field added with
+// a default, so records written with paymentSchema resolve into it.
+const paymentReader = `{"type":"record","name":"Payment","namespace":"shop","fields":[
+ {"name":"payment_id","type":"long"},
+ {"name":"amount","type":"double"},
+ {"name":"currency","type":"string"},
+ {"name":"status","type":{"type":"enum","name":"Status","symbols":["PENDING","PAID","FAILED"]}},
+ {"name":"note","type":["null","string"],"default":null},
+ {"name":"channel","type":"string","default":"web"}]}`
+
+// actord start with a consumer's schema: {registry: true, file: ...}: the
+// log handler gets each Avro record as JSON, resolved into the reader
+// schema; a record that is not Avro is dead-lettered with the reason.
+func TestStartDecodesAvroForHandlers(t *testing.T) {
+	t.Parallel()
+	ctx := deadlineCtx(t, 90*time.Second)
+	b := actortest.Broker(t)
+	reg := startTestRegistry(t, "")
+	dir := t.TempDir()
+	writer := writeSchemaFile(t, "payment.avsc", paymentSchema)
+	reader := writeSchemaFile(t, "payment-reader.avsc", paymentReader)
+	logFile := filepath.Join(dir, "payments.jsonl")
+	cfgFile := filepath.Join(dir, "actord.yaml")
+	os.WriteFile(cfgFile, []byte(`kafka:
+  bootstrap_servers: `+b.Addr()+`
+schema_registry:
+  url: `+reg.URL()+`
+log:
+  level: warn
+http:
+  listen: ""
+runtime:
+  commit_interval: 100ms
+consumers:
+  - topic: payments
+    group: audit
+    schema: {registry: true, file: `+reader+`}
+    handler:
+      log: {file: `+logFile+`}
+`), 0o644)
+	actortest.CreateTopic(t, b, "payments", 1)
+	line := `{"payment_id":2,"amount":0.25,"currency":"USD","status":"FAILED","note":{"string":"card declined"}}`
+	mustRunCLI(t, ctx, line+"\n", "produce", "payments", "--schema", writer, "--registry", reg.URL(), "--brokers", b.Addr())
+	actortest.Produce(t, b, "payments", actortest.Value("not avro"))
+
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(sctx, []string{"start", "--config", cfgFile}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	letters := actortest.WaitDeadLetters(t, b, "payments.dlq", 1)
+	if letters[0].Offset != 1 || !strings.Contains(letters[0].Error, "malformed avro data") {
+		t.Errorf("dead letter: offset %d, error %q", letters[0].Offset, letters[0].Error)
+	}
+	actortest.WaitCommittedToEnd(t, b, "audit", "payments")
+	stop()
+	if code := <-done; code != 0 {
+		t.Fatalf("start exit %d: %s", code, stderr.String())
+	}
+	data, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	var rec struct {
+		Offset int64           `json:"offset"`
+		Value  json.RawMessage `json:"value"`
+	}
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &rec) != nil || rec.Offset != 0 {
+		t.Fatalf("log: %q", data)
+	}
+	var got map[string]any
+	want := map[string]any{"payment_id": 2.0, "amount": 0.25, "currency": "USD", "status": "FAILED", "note": "card declined", "channel": "web"}
+	if err := json.Unmarshal(rec.Value, &got); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("logged value %s, want the JSON object %v", rec.Value, want)
+	}
+}
+
+// A schema that cannot work is refused before anything is consumed, one
+// line naming the key.
+func TestStartSchemaConfigErrors(t *testing.T) {
+	t.Parallel()
+	ctx := deadlineCtx(t, 30*time.Second)
+	dir := t.TempDir()
+	for _, tc := range []struct{ consumer, want string }{
+		{`schema: {registry: true}
+    handler: {log: {}}`, "consumers[0].schema.registry: true needs a registry"},
+		{`schema: {file: ` + filepath.Join(dir, "missing.avsc") + `}
+    handler: {log: {}}`, "consumers[0].schema.file"},
+		{`schema: {file: ` + writeSchemaFile(t, "p.avsc", paymentSchema) + `}
+    handler: {forward: {topic: copy}}`, "consumers[0].schema: set with a forward handler"},
+	} {
+		cfgFile := filepath.Join(t.TempDir(), "actord.yaml")
+		os.WriteFile(cfgFile, []byte("kafka: {bootstrap_servers: 127.0.0.1:1}\nconsumers:\n  - topic: payments\n    group: audit\n    "+tc.consumer+"\n"), 0o644)
+		res := runCLI(t, ctx, "", "start", "--config", cfgFile)
+		assertOneLineError(t, res.code, res.stderr, tc.want)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/actord/actord/config"
 	"github.com/actord/actord/handler"
 	"github.com/actord/actord/internal/fromconfig"
+	"github.com/actord/actord/schema"
 )
 
 func (a *app) startCmd() *cobra.Command {
@@ -47,8 +48,15 @@ commits and leaves the groups; a second signal exits at once.`,
 			if frt.Embedded != nil {
 				rt.Logger().Info("embedded broker started", "addr", frt.Embedded.Addr())
 			}
+			if frt.EmbeddedRegistry != nil {
+				rt.Logger().Info("embedded schema registry started", "url", frt.EmbeddedRegistry.URL())
+			}
+			var reg schema.Registry
+			if frt.Registry != nil {
+				reg = frt.Registry
+			}
 			for _, c := range consumers {
-				if err := a.declare(rt, c); err != nil {
+				if err := a.declare(rt, c, reg); err != nil {
 					rt.Stop(cmd.Context())
 					return err
 				}
@@ -83,7 +91,10 @@ func (a *app) consumerCmd() *cobra.Command {
 	return c
 }
 
-func (a *app) declare(rt *actors.Runtime, c config.Consumer) error {
+func (a *app) declare(rt *actors.Runtime, c config.Consumer, reg schema.Registry) error {
+	if c.Schema != nil {
+		return a.declareDecoded(rt, c, reg)
+	}
 	fn, err := handler.New(c.Handler, rt, a.stdout)
 	if err != nil {
 		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)

@@ -235,6 +235,9 @@ type Consumer struct {
 	Handler       Handler `mapstructure:"handler"`
 	// Circuit is the consumer's circuit breaker (on by default).
 	Circuit Circuit `mapstructure:"circuit"`
+	// Schema decodes Avro records to JSON for the handler
+	// (config/schemaregistry.go).
+	Schema *ConsumerSchema `mapstructure:"schema"`
 }
 
 // Backoff is the retry delay: Initial, doubled (Multiplier) per attempt up

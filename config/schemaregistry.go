@@ -141,3 +141,39 @@ func redactURL(raw string) string {
 	}
 	return raw
 }
+
+// ConsumerSchema is consumers[].schema: how `actord start` decodes the
+// consumer's Avro records, so that its log, exec and http handlers get
+// each record's value as JSON.
+type ConsumerSchema struct {
+	// File is a reader schema (.avsc): records are resolved into it, so
+	// handlers see its fields whichever compatible version wrote them.
+	// Single-object records need no registry when written with it.
+	File string `mapstructure:"file"`
+	// Registry decodes Confluent-framed records by the id they carry,
+	// looked up in schema_registry.url (once per id). Without File,
+	// handlers see the fields the writer's schema has.
+	Registry bool `mapstructure:"registry"`
+}
+
+// check validates consumers[i].schema (key) of cs; registry says whether
+// a registry is configured.
+func (s *ConsumerSchema) check(ck *checker, key string, cs Consumer, registry bool) {
+	if s == nil {
+		return
+	}
+	if s.File == "" && !s.Registry {
+		ck.add(key, "set without file or registry: true: it would decode nothing")
+	}
+	if s.Registry && !registry {
+		ck.add(key+".registry", "true needs a registry: set schema_registry.url (or broker.schema_registry.listen with kafka.enabled false)")
+	}
+	if s.File != "" {
+		if _, err := schema.Load(s.File); err != nil {
+			ck.add(key+".file", "%v", err)
+		}
+	}
+	if cs.Handler.Forward != nil {
+		ck.add(key, "set with a forward handler, which copies records as they are: it would be ignored (remove it; forwarded Avro keeps its framing)")
+	}
+}

@@ -317,6 +317,7 @@ func (c Config) problems() []*KeyError {
 	}
 	for i, cs := range c.Consumers {
 		cs.check(&ck, fmt.Sprintf("consumers[%d]", i))
+		cs.Schema.check(&ck, fmt.Sprintf("consumers[%d].schema", i), cs, c.SchemaRegistry.On() || !c.Kafka.Enabled && c.Broker.SchemaRegistry.Listen != "")
 	}
 	return ck.out
 }

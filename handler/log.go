@@ -62,7 +62,11 @@ func (h *logHandler) handle(ctx context.Context, m actors.Message[[]byte]) error
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(recordJSON(m)); err != nil { // Encode ends the line.
+	rec := recordJSON(m)
+	if decodedJSON(ctx) {
+		rec.Value = json.RawMessage(m.Raw) // a consumer's schema: the value as JSON
+	}
+	if err := enc.Encode(rec); err != nil { // Encode ends the line.
 		return actors.Permanent(fmt.Errorf("log: encoding record: %w", err))
 	}
 	// One Write per line under the lock: lines of records handled in

@@ -45,6 +45,29 @@ func (s *Schema) DecodeJSON(body []byte) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// DecodeJSONFrom is DecodeJSON of data written with writer: resolved into
+// s first (see DecodeFrom), so the JSON has s's fields. Its errors are
+// DecodeFrom's.
+func (s *Schema) DecodeJSONFrom(writer *Schema, body []byte) ([]byte, error) {
+	if writer == s || writer.text == s.text {
+		return s.DecodeJSON(body)
+	}
+	nat, err := writer.decodeNative(body)
+	if err != nil {
+		return nil, err
+	}
+	if nat, err = s.resolutionFrom(writer).apply(nat); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(jsonValue(s.root, nat)); err != nil {
+		return nil, fmt.Errorf("avro decode %s to JSON: %w", s.Name(), err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 // Type returns the Avro type of the schema's root: "record", "enum",
 // "fixed", "array", "map", "union", or a primitive type name (the base
 // type of a logical one). A record schema takes and gives JSON objects.

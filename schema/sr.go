@@ -645,3 +645,29 @@ func (e *RefusedError) Error() string {
 	}
 	return "schema registry refused subject " + strconv.Quote(e.Subject) + st + ": " + e.Message
 }
+
+// Await calls try until it returns nil or an error that is not Transient
+// (see Transient), waiting between calls with backoff from 100ms doubling
+// to 5s, or until ctx ends; then it returns try's last error. waiting, when
+// not nil, is called once, with the first transient error: a registry that
+// cannot answer makes a consumer wait for it rather than fail the record.
+func Await(ctx context.Context, try func(ctx context.Context) error, waiting func(error)) error {
+	wait := 100 * time.Millisecond
+	for first := true; ; first = false {
+		err := try(ctx)
+		if err == nil || !Transient(err) || ctx.Err() != nil {
+			return err
+		}
+		if first && waiting != nil {
+			waiting(err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}

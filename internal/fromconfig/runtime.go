@@ -11,8 +11,10 @@ import (
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/broker"
+	"github.com/actord/actord/broker/registry"
 	"github.com/actord/actord/config"
 	"github.com/actord/actord/partition"
+	"github.com/actord/actord/schema"
 	"github.com/actord/actord/supervisor"
 	"github.com/actord/actord/topics"
 )
@@ -42,12 +44,22 @@ type Runtime struct {
 	Embedded *broker.Broker
 	// Tracer is the tracer provider of tracing.exporter otlp, else nil.
 	Tracer *sdktrace.TracerProvider
+	// Registry is the Schema Registry client of schema_registry.url (or
+	// of the embedded registry), which the runtime's producers and
+	// consumers use; nil without a registry.
+	Registry *schema.RegistryClient
+	// EmbeddedRegistry is the in-process registry of kafka.enabled false
+	// with broker.schema_registry.listen, else nil.
+	EmbeddedRegistry *registry.Server
 }
 
 // Close sends the spans still batched (tracing on) and stops the embedded
 // broker, if one was started; call it after the runtime has stopped.
 func (r *Runtime) Close() {
 	shutdownTracing(r.Tracer)
+	if r.EmbeddedRegistry != nil {
+		r.EmbeddedRegistry.Close()
+	}
 	if r.Embedded != nil {
 		r.Embedded.Close()
 	}
@@ -66,6 +78,13 @@ func NewRuntime(cfg config.Config, extra ...actors.RuntimeOption) (*Runtime, err
 		}
 		out.Embedded = b
 		out.Brokers = []string{b.Addr()}
+		if out.EmbeddedRegistry, err = StartRegistry(cfg.Broker); err != nil {
+			out.Close()
+			return nil, err
+		}
+		if out.EmbeddedRegistry != nil && cfg.SchemaRegistry.URL == "" {
+			cfg.SchemaRegistry.URL = out.EmbeddedRegistry.URL()
+		}
 	}
 	opts, err := RuntimeOptions(cfg)
 	if err != nil {
@@ -73,6 +92,13 @@ func NewRuntime(cfg config.Config, extra ...actors.RuntimeOption) (*Runtime, err
 		return nil, err
 	}
 	opts = append(opts, actors.Brokers(out.Brokers...))
+	if out.Registry, err = RegistryClient(cfg.SchemaRegistry); err != nil {
+		out.Close()
+		return nil, err
+	}
+	if out.Registry != nil {
+		opts = append(opts, actors.WithSchemaRegistry(out.Registry))
+	}
 	if out.Tracer, err = TracerProvider(cfg.Tracing, cfg.Service); err != nil {
 		out.Close()
 		return nil, err
