@@ -178,7 +178,7 @@ func checkExecCommands(cfg config.Config, groups []string) error {
 		if c.Handler.Exec == nil || len(groups) > 0 && !slices.Contains(groups, c.Group) {
 			continue
 		}
-		if err := handler.CheckCommand(c.Handler.Exec); err != nil {
+		if err := handler.CheckCommand(c.Handler.Exec.Command); err != nil {
 			errs = append(errs, &config.KeyError{Source: cfg.File, Key: fmt.Sprintf("consumers[%d].handler.exec", i), Err: err})
 		}
 	}

@@ -95,6 +95,9 @@ func (a *app) declare(rt *actors.Runtime, c config.Consumer, reg schema.Registry
 	if c.Schema != nil {
 		return a.declareDecoded(rt, c, reg)
 	}
+	if c.Handler.Exec.Stream() {
+		return a.declareStream(rt, c)
+	}
 	fn, err := handler.New(c.Handler, rt, a.stdout)
 	if err != nil {
 		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)

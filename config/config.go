@@ -257,8 +257,9 @@ type Backoff struct {
 
 // Handler selects exactly one built-in handler kind.
 type Handler struct {
-	// Exec is the command and its arguments, run once per record.
-	Exec []string `mapstructure:"exec"`
+	// Exec runs a command: once per record, or as a long-running stream
+	// (config/exec.go).
+	Exec *ExecHandler `mapstructure:"exec"`
 	// HTTP POSTs each record to a URL.
 	HTTP *HTTPHandler `mapstructure:"http"`
 	// Log writes each record as one JSON line.

@@ -127,6 +127,16 @@ func checkValue(ft reflect.Type, m map[string]any, k, key string, report func(ke
 	}
 	switch {
 	case m[k] == nil:
+	case ft == execHandlerType:
+		// handler.exec is a command list or a mapping (config/exec.go).
+		m[k] = execListForm(m[k])
+		sub, ok := m[k].(map[string]any)
+		if !ok {
+			report(key, fmt.Errorf("expected a list (the command) or a mapping (command, mode), got %s", describe(m[k])))
+			delete(m, k)
+			return
+		}
+		checkMap(ft, sub, key, report)
 	case ft.Kind() == reflect.Struct && ft != durationType:
 		sub, ok := m[k].(map[string]any)
 		if !ok {

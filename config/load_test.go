@@ -244,7 +244,7 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name: "exec as a string",
 			yaml: "consumers:\n  - {topic: a, group: g, handler: {exec: ./h.sh}}\n",
-			want: []string{`consumers[0].handler.exec: expected a list, got "./h.sh"`},
+			want: []string{`consumers[0].handler.exec: expected a list (the command) or a mapping (command, mode), got "./h.sh"`},
 		},
 		{
 			name: "bare integer duration",
@@ -510,7 +510,7 @@ consumers:
 	cfg := mustLoad(t, Source{File: path, Env: noEnv})
 	c := cfg.Consumers[0]
 	if c.Ordering != OrderingKey || c.Backoff.Initial != 100*time.Millisecond || c.DeadLetterTopic != "orders.dlq" ||
-		len(c.Handler.Exec) != 1 || cfg.Topics[0].Partitions != 3 || cfg.File != path {
+		len(c.Handler.Exec.Command) != 1 || cfg.Topics[0].Partitions != 3 || cfg.File != path {
 		t.Errorf("design example loaded as %+v", cfg)
 	}
 }

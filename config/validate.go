@@ -492,8 +492,8 @@ func (h Handler) check(ck *checker, key, topic string) {
 	default:
 		ck.add(key, "set exactly one of exec, http, log, forward, not %s", strings.Join(kinds, " and "))
 	}
-	if h.Exec != nil && (len(h.Exec) == 0 || h.Exec[0] == "") {
-		ck.add(key+".exec", "must name a command")
+	if h.Exec != nil {
+		h.Exec.check(ck, key+".exec")
 	}
 	if h.HTTP != nil {
 		checkURL(ck, key+".http.url", h.HTTP.URL)

@@ -15,7 +15,7 @@ func validConfig() Config {
 	c.Consumers = []Consumer{{
 		Topic:   "orders",
 		Group:   "processor",
-		Handler: Handler{Exec: []string{"./handle.sh"}},
+		Handler: Handler{Exec: &ExecHandler{Command: []string{"./handle.sh"}}},
 	}}
 	return c
 }
@@ -130,8 +130,8 @@ func TestValidate(t *testing.T) {
 
 		{"no handler", func(c *Config) { c.Consumers[0].Handler = Handler{} }, "consumers[0].handler: set exactly one of exec, http, log, forward"},
 		{"two handlers", func(c *Config) { c.Consumers[0].Handler.Log = &LogHandler{} }, "consumers[0].handler: set exactly one of exec, http, log, forward, not exec and log"},
-		{"exec empty", func(c *Config) { c.Consumers[0].Handler.Exec = []string{} }, "consumers[0].handler.exec: must name a command"},
-		{"exec empty command", func(c *Config) { c.Consumers[0].Handler.Exec = []string{""} }, "consumers[0].handler.exec: must name a command"},
+		{"exec empty", func(c *Config) { c.Consumers[0].Handler.Exec.Command = []string{} }, "consumers[0].handler.exec: must name a command"},
+		{"exec empty command", func(c *Config) { c.Consumers[0].Handler.Exec.Command = []string{""} }, "consumers[0].handler.exec: must name a command"},
 		{"http", func(c *Config) {
 			c.Consumers[0].Handler = Handler{HTTP: &HTTPHandler{URL: "https://svc.local:8443/orders"}}
 		}, ""},

@@ -65,7 +65,7 @@ func TestExecEndsTheAttemptsProcessGroup(t *testing.T) {
 			pidfile := filepath.Join(dir, "child.pid")
 			t.Setenv("PIDFILE", pidfile)
 			script := writeScript(t, dir, "spawn.sh", c.script)
-			fn := newHandler(t, config.Handler{Exec: []string{script}}, nil)
+			fn := newHandler(t, config.Handler{Exec: &config.ExecHandler{Command: []string{script}}}, nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 			defer cancel()
 			done := make(chan error, 1)

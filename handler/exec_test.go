@@ -36,7 +36,7 @@ echo "handled $ACTORD_OFFSET"
 `)
 	t.Setenv("INHERITED", "from-parent")
 	var stdout bytes.Buffer
-	fn, err := handler.New(config.Handler{Exec: []string{script, "an arg"}}, nil, &stdout)
+	fn, err := handler.New(config.Handler{Exec: &config.ExecHandler{Command: []string{script, "an arg"}}}, nil, &stdout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ echo "handled $ACTORD_OFFSET"
 func TestExecFirstAttemptAndEmptyKey(t *testing.T) {
 	dir := t.TempDir()
 	script := writeScript(t, dir, "handle.sh", `printf '%s|%s|%s' "$ACTORD_ATTEMPT" "$ACTORD_KEY" "$ACTORD_HEADERS" > '`+dir+`/env'`)
-	fn := newHandler(t, config.Handler{Exec: []string{script}}, nil)
+	fn := newHandler(t, config.Handler{Exec: &config.ExecHandler{Command: []string{script}}}, nil)
 	m := message()
 	m.Attempt, m.Key, m.Headers = 1, nil, nil
 	if err := fn(context.Background(), m); err != nil {
@@ -137,7 +137,7 @@ func TestExecExitCodes(t *testing.T) {
 	fns := make([]handler.Func, len(cases))
 	for i, c := range cases {
 		script := writeScript(t, dir, "handle-"+strings.ReplaceAll(c.name, " ", "-")+".sh", c.body+"\n")
-		fns[i] = newHandler(t, config.Handler{Exec: []string{script}}, nil)
+		fns[i] = newHandler(t, config.Handler{Exec: &config.ExecHandler{Command: []string{script}}}, nil)
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -168,7 +168,7 @@ func TestExecExitCodes(t *testing.T) {
 
 func TestExecMissingCommand(t *testing.T) {
 	for _, cmd := range []string{"actord-test-no-such-command", filepath.Join(t.TempDir(), "missing.sh")} {
-		fn := newHandler(t, config.Handler{Exec: []string{cmd}}, nil)
+		fn := newHandler(t, config.Handler{Exec: &config.ExecHandler{Command: []string{cmd}}}, nil)
 		err := fn(context.Background(), message())
 		if err == nil {
 			t.Fatalf("%s: missing command succeeded", cmd)
@@ -186,7 +186,7 @@ func TestExecKilledWhenContextCancelled(t *testing.T) {
 	dir := t.TempDir()
 	started := filepath.Join(dir, "started")
 	script := writeScript(t, dir, "slow.sh", "touch '"+started+"'\nexec sleep 60\n")
-	fn := newHandler(t, config.Handler{Exec: []string{script}}, nil)
+	fn := newHandler(t, config.Handler{Exec: &config.ExecHandler{Command: []string{script}}}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -211,7 +211,7 @@ func TestExecKilledWhenContextCancelled(t *testing.T) {
 }
 
 func TestExecRejectsKeyWithNUL(t *testing.T) {
-	fn := newHandler(t, config.Handler{Exec: []string{"true"}}, nil)
+	fn := newHandler(t, config.Handler{Exec: &config.ExecHandler{Command: []string{"true"}}}, nil)
 	m := message()
 	m.Key = []byte("a\x00b")
 	if err := fn(context.Background(), m); supervisor.Decide(err) != supervisor.Permanent {

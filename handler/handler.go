@@ -3,7 +3,9 @@
 //
 //   - exec: runs a command once per record (value on stdin, coordinates in
 //     ACTORD_* environment variables); exit 0 is done, 75 is retry, any
-//     other exit a failure.
+//     other exit a failure. In stream mode (NewStream) one long-running
+//     command per handler actor reads a JSON record a line and answers a
+//     line a record (exec_stream.go).
 //   - http: POSTs the value to a URL with X-Actord-* headers; 2xx is done,
 //     429 and 5xx are retry, any other status is permanent.
 //   - log: writes one JSON object per record, in the shape of
@@ -54,8 +56,10 @@ func New(h config.Handler, rt *actors.Runtime, stdout io.Writer) (Func, error) {
 		return nil, fmt.Errorf("handler: %s are all set: want exactly one kind", strings.Join(kinds, ", "))
 	}
 	switch {
+	case h.Exec.Stream():
+		return nil, errors.New("handler: exec mode stream cannot run as a handler func: it keeps a child per handler actor, which NewStream builds for actors.ConsumeWith")
 	case h.Exec != nil:
-		return newExec(h.Exec, stdout)
+		return newExec(h.Exec.Command, stdout)
 	case h.HTTP != nil:
 		return newHTTP(*h.HTTP)
 	case h.Log != nil:

@@ -18,13 +18,13 @@ func TestNewRejectsBadHandlers(t *testing.T) {
 		want string
 	}{
 		{"no kind", config.Handler{}, "no kind set"},
-		{"two kinds", config.Handler{Exec: []string{"true"}, Log: &config.LogHandler{}}, "exec, log are all set"},
+		{"two kinds", config.Handler{Exec: &config.ExecHandler{Command: []string{"true"}}, Log: &config.LogHandler{}}, "exec, log are all set"},
 		{"all kinds", config.Handler{
-			Exec: []string{"true"}, HTTP: &config.HTTPHandler{URL: "http://x"},
+			Exec: &config.ExecHandler{Command: []string{"true"}}, HTTP: &config.HTTPHandler{URL: "http://x"},
 			Log: &config.LogHandler{}, Forward: &config.ForwardHandler{Topic: "t"},
 		}, "exec, http, log, forward are all set"},
-		{"empty exec", config.Handler{Exec: []string{}}, "exec needs a command"},
-		{"blank command", config.Handler{Exec: []string{""}}, "exec needs a command"},
+		{"empty exec", config.Handler{Exec: &config.ExecHandler{Command: []string{}}}, "exec needs a command"},
+		{"blank command", config.Handler{Exec: &config.ExecHandler{Command: []string{""}}}, "exec needs a command"},
 		{"http without url", config.Handler{HTTP: &config.HTTPHandler{}}, "http needs a url"},
 		{"http not a url", config.Handler{HTTP: &config.HTTPHandler{URL: "localhost:8080/hook"}}, "want http://host"},
 		{"forward without topic", config.Handler{Forward: &config.ForwardHandler{}}, "forward needs a topic"},

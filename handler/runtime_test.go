@@ -45,7 +45,7 @@ fi
 	}
 
 	rt := newRuntime(t, b)
-	fn, err := handler.New(config.Handler{Exec: []string{script}}, rt, os.Stdout)
+	fn, err := handler.New(config.Handler{Exec: &config.ExecHandler{Command: []string{script}}}, rt, os.Stdout)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func TestHandlersPassTheTraceOn(t *testing.T) {
 	}))
 	defer srv.Close()
 	for group, h := range map[string]config.Handler{
-		"exec":    {Exec: []string{script}},
+		"exec":    {Exec: &config.ExecHandler{Command: []string{script}}},
 		"http":    {HTTP: &config.HTTPHandler{URL: srv.URL, Timeout: 5 * time.Second}},
 		"forward": {Forward: &config.ForwardHandler{Topic: "traced.out"}},
 	} {

@@ -1,0 +1,54 @@
+package config
+
+import "reflect"
+
+// Exec handler modes (consumers[].handler.exec.mode).
+const (
+	// ExecPerRecord runs the command once per record: the value on stdin,
+	// the outcome in the exit code. The default.
+	ExecPerRecord = "per_record"
+	// ExecStream keeps one long-running command per handler actor that
+	// reads one JSON record a line on stdin and answers one line a record
+	// on stdout (handler/exec_stream.go).
+	ExecStream = "stream"
+)
+
+// ExecHandler runs a command for the records: once per record, or, in
+// stream mode, as one long-running child per handler actor. In the file
+// it is written either as the command list, exec: ["./handle.sh", "arg"]
+// (per-record mode), or as a mapping, exec: {command: [...], mode: stream}.
+type ExecHandler struct {
+	// Command is the program and its arguments. Required.
+	Command []string `mapstructure:"command"`
+	// Mode is ExecPerRecord (empty means it) or ExecStream.
+	Mode string `mapstructure:"mode"`
+}
+
+// Stream reports whether e runs in stream mode.
+func (e *ExecHandler) Stream() bool { return e != nil && e.Mode == ExecStream }
+
+var execHandlerType = reflect.TypeFor[ExecHandler]()
+
+// execListForm turns the list form of handler.exec into its mapping form
+// before it is decoded, so that both spellings decode into ExecHandler.
+// Anything else is returned as it is, for checkValue to report.
+func execListForm(data any) any {
+	if list, ok := data.([]any); ok {
+		return map[string]any{"command": list}
+	}
+	if list, ok := data.([]string); ok {
+		return map[string]any{"command": list}
+	}
+	return data
+}
+
+func (e *ExecHandler) check(ck *checker, key string) {
+	if e.Mode != "" {
+		// Only the mapping form has a mode: name its command key.
+		ck.oneOf(key+".mode", e.Mode, ExecPerRecord, ExecStream)
+		key += ".command"
+	}
+	if len(e.Command) == 0 || e.Command[0] == "" {
+		ck.add(key, "must name a command: exec: [\"./handle.sh\"] or exec: {command: [\"./handle.sh\"], mode: stream}")
+	}
+}
