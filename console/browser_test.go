@@ -105,6 +105,9 @@ func TestBrowserShowsGroupsLagAndDeadLetters(t *testing.T) {
 	if got := br.Text("[data-testid=letter-row] [data-testid=letter-replayed]"); got != "not replayed" {
 		t.Errorf("letter replay state %q", got)
 	}
+	if got := br.Text("[data-testid=letter-row] [data-testid=letter-dlq-headers]"); !strings.Contains(got, "actord.dlq.error: "+poisonError) || !strings.Contains(got, "actord.dlq.group: billing") {
+		t.Errorf("the letter's actord.dlq.* headers show %q", got)
+	}
 	if n := br.Count("[data-testid=replay-all]"); n != 0 {
 		t.Error("admin off: a replay button is shown")
 	}

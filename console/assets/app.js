@@ -195,7 +195,7 @@ async function renderDeadLetterTopics() {
   for (const d of list) {
     box.append(el("button", { "aria-pressed": String(d.topic === state.dlqTopic), "data-testid": "dlq-topic", "data-topic": d.topic,
       onclick: () => { state.dlqTopic = d.topic; state.selected.clear(); refreshView(); } },
-      `${d.topic}: ${d.exists ? num(d.records) + " records, " + num(d.replayed) + " replayed" : "no dead letter yet"}`));
+      `${d.topic}: ${d.exists ? num(d.records) + (d.records === 1 ? " record, " : " records, ") + num(d.replayed) + " replayed" : "no dead letter yet"}`));
   }
   $("#dlq-topics").replaceChildren(box);
 }
@@ -210,27 +210,30 @@ async function renderLetters() {
     const box = el("input", { type: "checkbox", "aria-label": "select dead letter " + id, "data-testid": "select",
       checked: state.selected.has(id), onchange: (e) => { e.target.checked ? state.selected.add(id) : state.selected.delete(id); } });
     const value = l.value.null ? "(null)" : l.value.text + (l.value.truncated ? " …" : "");
+    const key = l.key.null ? "" : " key " + (l.key.hex ? "hex " : "") + l.key.text;
     return el("tr", { "data-testid": "letter-row", "data-partition": l.partition, "data-offset": l.offset },
-      state.adminOK ? el("td", {}, box) : null,
-      el("td", { class: "num" }, id),
-      el("td", {}, l.source, el("br"), el("small", {}, l.group, l.handler ? " · " + l.handler : "")),
-      el("td", { class: "error", "data-testid": "letter-error" }, l.invalid ? "not a dead letter: " + l.invalid : l.error,
+      state.adminOK ? el("td", { "data-label": "select" }, box) : null,
+      el("td", { class: "num", "data-label": "partition/offset" }, id),
+      el("td", { "data-label": "from" }, l.source, el("br"), el("small", {}, l.group, l.handler ? " · " + l.handler : "", key),
+        el("details", {}, el("summary", {}, "actord.dlq.* headers"),
+          el("pre", { "data-testid": "letter-dlq-headers" }, l.dlq_headers.map((h) => h.key + ": " + h.value.text).join("\n")))),
+      el("td", { class: "error", "data-testid": "letter-error", "data-label": "error" }, l.invalid ? "not a dead letter: " + l.invalid : l.error,
         l.stub ? el("div", {}, "stub: " + l.stub) : null),
-      el("td", { class: "num" }, l.attempts),
-      el("td", { class: "hide-narrow" }, l.failed_at ? new Date(l.failed_at).toLocaleString() : ""),
-      el("td", { "data-testid": "letter-value" }, el("pre", {}, l.value.decoded ? l.value.decoded : (l.value.hex ? "hex: " : "") + value),
+      el("td", { class: "num", "data-label": "attempts" }, l.attempts),
+      el("td", { "data-label": "failed at" }, l.failed_at ? new Date(l.failed_at).toLocaleString() : ""),
+      el("td", { "data-testid": "letter-value", "data-label": "value" }, el("pre", {}, l.value.decoded ? l.value.decoded : (l.value.hex ? "hex: " : "") + value),
         l.value.decoded ? el("small", {}, "decoded with the consumer's Avro schema · ") : null,
         el("small", {}, `${l.value.bytes} bytes`, l.headers.length ? " · headers: " + l.headers.map((h) => h.key + "=" + h.value.text).join(", ") : "")),
-      el("td", { "data-testid": "letter-replayed" }, l.replayed ? "replayed (" + (l.replayed === "committed" ? "by the resumable replay" : "selected, this process") + ")" : "not replayed"));
+      el("td", { "data-testid": "letter-replayed", "data-label": "replay" }, l.replayed ? "replayed (" + (l.replayed === "committed" ? "by the resumable replay" : "selected, this process") + ")" : "not replayed"));
   });
   const actions = state.adminOK ? el("div", { class: "actions" },
     el("label", {}, "to topic ", el("input", { id: "replay-to", "data-testid": "replay-to", placeholder: "original topic", size: 16 })),
     el("button", { "data-testid": "replay-selected", onclick: () => replay(false) }, "replay selected"),
     el("button", { "data-testid": "replay-all", onclick: () => replay(true) }, "replay all not yet replayed")) :
     el("p", {}, state.status && state.status.admin ? "Unlock actions with the admin token to replay." : "Replay is off (read-only console).");
-  const table = doc.letters.length ? el("div", { class: "scroll" }, el("table", { "data-testid": "letters" },
+  const table = doc.letters.length ? el("div", { class: "scroll" }, el("table", { "data-testid": "letters", class: "cards" },
     el("thead", {}, el("tr", {}, state.adminOK ? el("th", {}, "") : null, el("th", { class: "num" }, "partition/offset"), el("th", {}, "from"),
-      el("th", {}, "error"), el("th", { class: "num" }, "attempts"), el("th", { class: "hide-narrow" }, "failed at"), el("th", {}, "value"), el("th", {}, "replay"))),
+      el("th", {}, "error"), el("th", { class: "num" }, "attempts"), el("th", {}, "failed at"), el("th", {}, "value"), el("th", {}, "replay"))),
     el("tbody", {}, rows))) : el("p", {}, doc.exists ? "The topic is empty." : "Nothing was dead-lettered here yet.");
   const keep = document.activeElement && document.activeElement.id === "replay-to" ? $("#replay-to").value : ($("#replay-to") || {}).value;
   target.replaceChildren(el("h2", {}, doc.topic, `: latest ${doc.letters.length} of ${num(doc.records)}`), actions, table);
