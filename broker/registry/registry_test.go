@@ -38,6 +38,15 @@ func start(t *testing.T, dataDir string) *registry.Server {
 	return s
 }
 
+// registryStart is start for benchmarks.
+func registryStart(tb testing.TB) (*registry.Server, error) {
+	s, err := registry.Start(registry.Config{Listen: "127.0.0.1:0"})
+	if err == nil {
+		tb.Cleanup(func() { s.Close() })
+	}
+	return s, err
+}
+
 func client(t *testing.T, url string) *sr.Client {
 	t.Helper()
 	cl, err := sr.NewClient(sr.URLs(url), sr.HTTPClient(&http.Client{Timeout: 10 * time.Second}))
