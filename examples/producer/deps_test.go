@@ -32,6 +32,11 @@ func TestProducerLinksNoBrokerOrConfig(t *testing.T) {
 			if strings.HasPrefix(dep, "go.opentelemetry.io/otel/sdk/trace") || strings.HasPrefix(dep, "go.opentelemetry.io/otel/exporters/otlp") {
 				t.Errorf("%s links %s", pkg, dep)
 			}
+			// The status console's browser tests drive Chromium with
+			// chromedp; only tests link it.
+			if strings.HasPrefix(dep, "github.com/chromedp/") || dep == "github.com/actord/actord/internal/browsertest" {
+				t.Errorf("%s links %s", pkg, dep)
+			}
 		}
 	}
 }
