@@ -117,8 +117,11 @@ type Producer[T any] struct {
 	keyFn func(T) string
 }
 
-// NewProducer returns a producer of T to topic. The runtime's client is
-// idempotent with acks=all; everything buffered is flushed when the
+// NewProducer returns a producer of T to topic. It publishes through the
+// runtime's producing client, whose settings are runtime options
+// (ProducerAcks: acks=all with idempotence by default; ProducerCompression,
+// ProducerLinger, ProducerBatchMaxBytes, MaxBufferedRecords,
+// RecordRetries, DeliveryTimeout); everything buffered is flushed when the
 // runtime stops. A bad topic name or option value is an error naming it.
 func NewProducer[T any](rt *Runtime, topic string, opts ...ProducerOption) (*Producer[T], error) {
 	return newProducer[T](rt, topic, nil, opts)
@@ -162,17 +165,17 @@ func newProducer[T any](rt *Runtime, topic string, key func(T) string, opts []Pr
 // Topic is the topic the producer writes to.
 func (p *Producer[T]) Topic() string { return p.topic }
 
-// Publish encodes v, sends it and waits for every in-sync replica to
-// acknowledge it (acks=all). It fails without sending anything when v does
-// not encode, when the topic does not exist (and the broker will not
-// create it), when the broker cannot be reached within
-// the request timeout, or when ctx ends first.
+// Publish encodes v, sends it and waits for the broker to acknowledge it
+// as ProducerAcks says (every in-sync replica by default). It fails
+// without sending anything when v does not encode, when the topic does not
+// exist (and the broker will not create it), when the broker cannot be
+// reached within the delivery timeout, or when ctx ends first.
 func (p *Producer[T]) Publish(ctx context.Context, v T, opts ...PublishOption) (Receipt, error) {
 	r, err := p.record(v, opts)
 	if err != nil {
 		return Receipt{}, err
 	}
-	res := p.rt.prod.ProduceSync(ctx, r)
+	res := p.rt.pub.ProduceSync(ctx, r)
 	out, err := res.First()
 	if err != nil {
 		return Receipt{}, p.wrap(err)
@@ -189,14 +192,14 @@ func (p *Producer[T]) PublishAsync(ctx context.Context, v T, done func(Receipt, 
 		return err
 	}
 	if done == nil {
-		p.rt.prod.Produce(ctx, &kgo.Record{Topic: p.topic, Key: key, Value: val, Headers: headers}, nil)
+		p.rt.pub.Produce(ctx, &kgo.Record{Topic: p.topic, Key: key, Value: val, Headers: headers}, nil)
 		return nil
 	}
 	// One allocation carries the record and done; asyncPromise, a plain
 	// function, finds done from the record, so no closure is allocated per
 	// record.
 	a := &asyncRecord{rec: kgo.Record{Topic: p.topic, Key: key, Value: val, Headers: headers}, done: done}
-	p.rt.prod.Produce(ctx, &a.rec, asyncPromise)
+	p.rt.pub.Produce(ctx, &a.rec, asyncPromise)
 	return nil
 }
 
@@ -219,7 +222,7 @@ func asyncPromise(r *kgo.Record, err error) {
 }
 
 // Flush waits until every record published so far is acknowledged.
-func (p *Producer[T]) Flush(ctx context.Context) error { return p.rt.prod.Flush(ctx) }
+func (p *Producer[T]) Flush(ctx context.Context) error { return p.rt.pub.Flush(ctx) }
 
 func (p *Producer[T]) record(v T, call []PublishOption) (*kgo.Record, error) {
 	val, key, headers, err := p.encode(v, call)

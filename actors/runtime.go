@@ -46,6 +46,9 @@ type Runtime struct {
 	sys *actor.ActorSystem
 
 	prod *kgo.Client
+	// pub publishes for Producer and Emit: prod itself unless ProducerAcks
+	// is leader or none, which the runtime's own writes never use.
+	pub *kgo.Client
 	// topics administers topics (reconcile, events and dead-letter
 	// topics) through the producing client.
 	topics  *topics.Admin
@@ -113,24 +116,41 @@ func New(opts ...RuntimeOption) (*Runtime, error) {
 	}
 	rt.metrics = metrics.New(s.registerer)
 	rt.metrics.RegisterPartitions(rt.partitionStats)
-	prod, err := kgo.NewClient(append(rt.clientOpts("producer"),
-		kgo.WithHooks(newProduceHook(rt.metrics)),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		// Topics are created on first produce where the broker allows it.
-		kgo.AllowAutoTopicCreation(),
-		kgo.ProducerLinger(time.Millisecond),
-		kgo.RecordDeliveryTimeout(s.requestTimeout),
-	)...)
+	produced := newProduceHook(rt.metrics)
+	producing := func(role string, acks Acks) []kgo.Opt {
+		opts := append(rt.clientOpts(role),
+			kgo.WithHooks(produced),
+			// Topics are created on first produce where the broker allows it.
+			kgo.AllowAutoTopicCreation(),
+		)
+		opts = append(opts, s.producer.opts(s.requestTimeout)...)
+		return append(opts, ackOpts(acks)...)
+	}
+	prod, err := kgo.NewClient(producing("producer", AcksAll)...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
-	rt.prod = prod
+	rt.prod, rt.pub = prod, prod
+	if s.producer.acks != AcksAll {
+		if rt.pub, err = kgo.NewClient(producing("publisher", s.producer.acks)...); err != nil {
+			prod.Close()
+			return nil, fmt.Errorf("kafka client: %w", err)
+		}
+	}
 	rt.topics = topics.NewAdmin(prod)
 	logger := rt.log
 	rt.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(quietHandler{logger.Handler()}).With("component", "protoactor")
 	}))
 	return rt, nil
+}
+
+// producing lists the runtime's producing clients, each once.
+func (rt *Runtime) producing() []*kgo.Client {
+	if rt.pub != rt.prod {
+		return []*kgo.Client{rt.prod, rt.pub}
+	}
+	return []*kgo.Client{rt.prod}
 }
 
 // System is the protoactor actor system, for the service's own actors.
@@ -146,7 +166,9 @@ func (rt *Runtime) Brokers() []string { return slices.Clone(rt.s.brokers) }
 func (rt *Runtime) EventsTopic() string { return rt.s.eventsTopic }
 
 // Client is the runtime's producing client, shared by producers and the
-// dead-letter writer.
+// dead-letter writer: it waits for every in-sync replica, with idempotent
+// writes, whatever ProducerAcks says (with AcksLeader or AcksNone,
+// producers publish through a second client).
 func (rt *Runtime) Client() *kgo.Client { return rt.prod }
 
 // Start reconciles declared topics and starts every declared consumer
@@ -252,13 +274,17 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 		// drained; leaving the groups, which can wait for a rebalance,
 		// comes last.
 		each(func(g *group) { g.quiesce(ctx) })
-		if rt.prod.BufferedProduceRecords() > 0 {
-			if err := rt.prod.Flush(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("flushing producer: %w", err))
+		for _, cl := range rt.producing() {
+			if cl.BufferedProduceRecords() > 0 {
+				if err := cl.Flush(ctx); err != nil {
+					errs = append(errs, fmt.Errorf("flushing producer: %w", err))
+				}
 			}
 		}
 		each(func(g *group) { g.leave(ctx) })
-		rt.prod.Close()
+		for _, cl := range rt.producing() {
+			cl.Close()
+		}
 		if rt.httpSrv != nil {
 			rt.httpSrv.Close(ctx)
 		}

@@ -75,6 +75,9 @@ type settings struct {
 	sessionTimeout time.Duration
 	commitInterval time.Duration
 	drainTimeout   time.Duration
+	// txnPrefix starts the transactional IDs of exactly-once partitions
+	// (TransactionalIDPrefix); empty means DefaultTransactionalIDPrefix.
+	txnPrefix      string
 	maxInFlight    int
 	fetchBytes     int
 	registry       schema.Registry
@@ -85,6 +88,7 @@ type settings struct {
 	eventsGroup    string
 	eventsParts    int32
 	tracerProvider trace.TracerProvider
+	producer       producerSettings
 
 	errs []error
 }
@@ -100,6 +104,7 @@ func defaultSettings() settings {
 		fetchBytes:     DefaultFetchPartitionBytes,
 		eventsTopic:    DefaultEventsTopic,
 		eventsParts:    1,
+		producer:       defaultProducerSettings(),
 	}
 }
 

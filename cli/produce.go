@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/actord/actord/actors"
 	"github.com/actord/actord/config"
 	"github.com/actord/actord/schema"
 )
@@ -36,9 +37,10 @@ const (
 // produceCmd is `actord produce TOPIC`: one record per stdin line.
 func (a *app) produceCmd() *cobra.Command {
 	var (
-		key        string
-		headers    []string
-		schemaFile string
+		key         string
+		headers     []string
+		schemaFile  string
+		compression string
 	)
 	cmd := &cobra.Command{
 		Use:   "produce TOPIC",
@@ -51,7 +53,10 @@ value. Lines may be long (records above ~1 MB are sent one at a time, and
 the cluster's message.max.bytes decides whether it takes them; a line
 longer than 64 MiB is an error). Every record carries --key when given (no
 key otherwise) and every --header. Records are produced with acks=all and
-idempotence, so none is written twice or out of order.
+idempotence, so none is written twice or out of order. Batches are
+compressed with --compression, else producer.compression (default none:
+every client reads it; Debian's python3-kafka reads snappy only with
+python3-snappy installed).
 
 With --schema FILE.avsc every line is a JSON object that is checked
 against the Avro schema and sent as an Avro record in single-object
@@ -103,13 +108,14 @@ unreachable cluster is reported within that time.`,
 			} else if cmd.Flags().Changed("registry") {
 				return errors.New("--registry needs --schema FILE.avsc: only Avro records are framed with a registry id")
 			}
-			return a.produce(cmd, args[0], k, hs, encode)
+			return a.produce(cmd, args[0], k, hs, encode, compression)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&key, "key", "", "key of every record (default: no key)")
 	f.StringArrayVar(&headers, "header", nil, "header `k=v` added to every record; repeat for more")
 	f.StringVar(&schemaFile, "schema", "", "Avro schema `FILE.avsc`: each line is a JSON object sent as an Avro record of it")
+	f.StringVar(&compression, "compression", "", "codec of the record batches: `none`, gzip, snappy, lz4 or zstd (default: producer.compression, none)")
 	registryFlag(cmd)
 	return cmd
 }
@@ -222,16 +228,29 @@ func parseHeaders(flags []string) ([]kgo.RecordHeader, error) {
 // produce sends one record per stdin line. encode, when not nil, turns a
 // line into the record's value; a line it rejects stops the command
 // before anything of that line is sent.
-func (a *app) produce(cmd *cobra.Command, topic string, key []byte, headers []kgo.RecordHeader, encode func([]byte) ([]byte, error)) error {
+func (a *app) produce(cmd *cobra.Command, topic string, key []byte, headers []kgo.RecordHeader, encode func([]byte) ([]byte, error), compression string) error {
+	if cmd.Flags().Changed("compression") {
+		if _, err := actors.ParseCompression(compression); err != nil {
+			return fmt.Errorf("--compression: %w", err)
+		}
+	}
 	cfg, base, stop, err := a.cluster(cmd)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	if compression == "" {
+		compression = cfg.Producer.Compression
+	}
+	codec, err := actors.ParseCompression(compression)
+	if err != nil {
+		return fmt.Errorf("producer.compression: %w", err)
+	}
 	base = append(base,
 		kgo.DefaultProduceTopic(topic),
 		kgo.AllowAutoTopicCreation(),
 		kgo.RecordDeliveryTimeout(cfg.Kafka.RequestTimeout),
+		kgo.ProducerBatchCompression(codec.Codec()),
 	)
 	cl, err := kgo.NewClient(append(base, kgo.MaxBufferedBytes(produceBufferBytes))...)
 	if err != nil {
