@@ -200,6 +200,7 @@ func (rt *Runtime) Start(ctx context.Context) error {
 		srv, err := metrics.ServeWith(rt.s.metricsListen, rt.metrics, rt.Ready, cons.Handler())
 		if err != nil {
 			cons.Close()
+			cons.closeClient()
 			return err
 		}
 		rt.httpSrv, rt.console = srv, cons
@@ -287,6 +288,8 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 		}
 		if rt.httpSrv != nil {
 			rt.httpSrv.Close(ctx)
+			// After the listener: an action still answering uses it.
+			rt.console.closeClient()
 		}
 		rt.sys.Shutdown()
 		rt.stopResult = errors.Join(errs...)

@@ -315,11 +315,10 @@ type statusConsole struct {
 	cl *kgo.Client
 }
 
-// Close stops the console's sampling and closes its client.
-func (c *statusConsole) Close() {
-	c.Console.Close()
-	c.cl.Close()
-}
+// closeClient closes the console's client, once the listener is closed:
+// Close (the console's) stops only the sampling, and an action still
+// answering needs the client until the listener has shut down.
+func (c *statusConsole) closeClient() { c.cl.Close() }
 
 // consoleSource is the runtime as its console sees it (console.Source and
 // console.ValueDecoder), with a client of the console's own: one that,

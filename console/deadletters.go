@@ -29,8 +29,12 @@ const (
 	// readTimeout bounds reading a dead-letter topic's latest records and
 	// listing topics.
 	readTimeout = 5 * time.Second
+	// replayWait is package dlq's Timeout for a replay: how long a read, a
+	// group join (Kafka delays a new group's first rebalance by 3 s) or a
+	// produce may take, as `actord dlq replay`'s request timeout does.
+	replayWait = 15 * time.Second
 	// replayTimeout bounds a replay started from the page.
-	replayTimeout = 30 * time.Second
+	replayTimeout = time.Minute
 )
 
 // DeadLetterTopic is one entry of GET /api/deadletters: a dead-letter
@@ -405,7 +409,7 @@ func (c *Console) replay(r *http.Request) (any, error) {
 	}
 	// As `actord dlq replay`: a destination that does not exist is
 	// created where the cluster allows it, and names are checked first.
-	opts = append(opts, dlq.Timeout(readTimeout), dlq.CreateTopics(), dlq.CheckTopic(topics.ValidateName))
+	opts = append(opts, dlq.Timeout(replayWait), dlq.CreateTopics(), dlq.CheckTopic(topics.ValidateName))
 	var rep dlq.ReplayReport
 	var err error
 	if len(req.Offsets) == 0 {
@@ -456,7 +460,7 @@ func (c *Console) replaySelected(ctx context.Context, topic string, req ReplayRe
 		}
 		c.mu.Unlock()
 	}
-	letters, err := dlq.Read(ctx, c.src.Client(), topic, dlq.Timeout(readTimeout), dlq.Partitions(parts...),
+	letters, err := dlq.Read(ctx, c.src.Client(), topic, dlq.Timeout(replayWait), dlq.Partitions(parts...),
 		dlq.Where(func(l dlq.Letter) bool { return want[Position{l.At.Partition, l.At.Offset}] }))
 	if err != nil {
 		return dlq.ReplayReport{}, err

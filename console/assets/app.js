@@ -33,7 +33,8 @@ function el(tag, attrs, ...kids) {
 
 async function api(path, opts) {
   const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), 10000);
+  // A replay may take up to a minute on the server; a read, 10 s.
+  const timer = setTimeout(() => ctl.abort(), opts && opts.method === "POST" ? 70000 : 10000);
   try {
     const headers = Object.assign({}, (opts && opts.headers) || {});
     if (state.token) headers["Authorization"] = "Bearer " + state.token;
