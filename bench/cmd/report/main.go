@@ -26,6 +26,10 @@ type params struct {
 	consumeN, produceN, slowN int
 	rounds                    int
 	latencyFor, memoryFor     time.Duration
+
+	// execN and execStreamN are scenario 6's records per round for
+	// per-record exec and for the stream sides (execstream.go).
+	execN, execStreamN int
 }
 
 func main() {
@@ -47,9 +51,11 @@ func main() {
 		}
 		return
 	}
-	p := params{consumeN: 1_000_000, produceN: 500_000, slowN: 10_000, rounds: 5, latencyFor: 5 * time.Second, memoryFor: 6 * time.Second}
+	p := params{consumeN: 1_000_000, produceN: 500_000, slowN: 10_000, rounds: 5, latencyFor: 5 * time.Second, memoryFor: 6 * time.Second,
+		execN: 3_000, execStreamN: 200_000}
 	if *short {
-		p = params{consumeN: 100_000, produceN: 50_000, slowN: 2_000, rounds: 2, latencyFor: 2 * time.Second, memoryFor: 3 * time.Second}
+		p = params{consumeN: 100_000, produceN: 50_000, slowN: 2_000, rounds: 2, latencyFor: 2 * time.Second, memoryFor: 3 * time.Second,
+			execN: 500, execStreamN: 20_000}
 	}
 	r, err := run(p)
 	if err != nil {
@@ -113,9 +119,13 @@ func run(p params) (*bench.Report, error) {
 		return nil, err
 	}
 	r.Tables = append(r.Tables, latencyTable)
+	execTable, err := execScenario(ctx, e, p)
+	if err != nil {
+		return nil, err
+	}
 	r.LoadAfter = bench.LoadAverage()
 
-	r.Tables = append(r.Tables, memoryTable)
+	r.Tables = append(r.Tables, memoryTable, execTable)
 	return r, nil
 }
 

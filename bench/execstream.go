@@ -1,0 +1,258 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/actors"
+	"github.com/actord/actord/config"
+	"github.com/actord/actord/handler"
+)
+
+// The trivial scripts of the exec scenario: each answers every record as
+// done and does nothing else, so what is measured is the handler kind's
+// own cost. The stream ones are README's examples of the line protocol.
+const (
+	perRecordScript = "#!/bin/sh\nexit 0\n"
+	shellStream     = `#!/bin/sh
+while IFS= read -r line; do
+  offset=${line#*\"offset\":}; offset=${offset%%,*}
+  printf '%s ok\n' "$offset"
+done
+`
+	pythonStream = `import json, sys
+for line in sys.stdin:
+    rec = json.loads(line)
+    print(rec["offset"], "ok", flush=True)
+`
+)
+
+// Python3 is the interpreter of the Python stream script: Debian's own.
+const Python3 = "/usr/bin/python3"
+
+// ExecSide is one exec handler under test.
+type ExecSide struct {
+	Name string
+	// Stream runs Command in stream mode; otherwise once per record.
+	Stream      bool
+	Command     []string
+	Ordering    actors.OrderingMode
+	Concurrency int
+	// Records is how many records the side handles per round: per-record
+	// exec is slow enough that a few thousand take seconds.
+	Records int
+	// Target marks the sides held to StreamTarget.
+	Target bool
+}
+
+// ExecSides are the exec scenario's sides, per-record exec first, with
+// their scripts written into dir: perRecordN records go through
+// per-record exec, streamN through the Python loop in key mode (the
+// figure of issue 19's target) and fewer through the slower sides, so
+// that each takes a few seconds.
+func ExecSides(dir string, perRecordN, streamN int) ([]ExecSide, error) {
+	write := func(name, body string, mode os.FileMode) (string, error) {
+		p := filepath.Join(dir, name)
+		return p, os.WriteFile(p, []byte(body), mode)
+	}
+	pr, err := write("per-record.sh", perRecordScript, 0o755)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := write("stream.sh", shellStream, 0o755)
+	if err != nil {
+		return nil, err
+	}
+	py, err := write("stream.py", pythonStream, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(Python3); err != nil {
+		return nil, fmt.Errorf("exec scenario: %w (make deps installs Debian's python3)", err)
+	}
+	return []ExecSide{
+		{Name: "per-record exec, sh `exit 0`, key mode c16", Command: []string{pr}, Ordering: actors.ByKey, Concurrency: 16, Records: perRecordN},
+		{Name: "stream, sh while-read loop, key mode c4", Stream: true, Command: []string{sh}, Ordering: actors.ByKey, Concurrency: 4, Records: streamN / 10, Target: true},
+		{Name: "stream, Python loop, partition mode", Stream: true, Command: []string{Python3, py}, Ordering: actors.ByPartition, Records: streamN / 4},
+		{Name: "stream, Python loop, key mode c4", Stream: true, Command: []string{Python3, py}, Ordering: actors.ByKey, Concurrency: 4, Records: streamN, Target: true},
+	}, nil
+}
+
+// ExecResult is one exec side's run.
+type ExecResult struct {
+	Side    ExecSide
+	Records int
+	// Span runs from the consumer's first fetch to the moment its
+	// committed offsets were seen at the topic's end.
+	Span time.Duration
+	// CPU is actord's process (broker included) and its children's, over
+	// the run.
+	CPU time.Duration
+}
+
+// Rate is records per second.
+func (r ExecResult) Rate() float64 { return float64(r.Records) / r.Span.Seconds() }
+
+// ExecThroughput runs s over a fresh 3-partition topic of s.Records
+// records under a fresh group, and times it until every record is
+// committed. The commit interval is 100 ms and committed offsets are
+// polled every 5 ms, so the span is at most about 105 ms long.
+func (e *Env) ExecThroughput(ctx context.Context, s ExecSide) (ExecResult, error) {
+	topic, group := e.Name("exec"), e.Name("exec-group")
+	if err := e.CreateTopic(ctx, topic, 3); err != nil {
+		return ExecResult{}, err
+	}
+	defer e.DeleteTopic(context.Background(), topic)
+	if err := e.Fill(ctx, topic, s.Records, 1000); err != nil {
+		return ExecResult{}, err
+	}
+	rt, err := e.Runtime(actors.CommitInterval(100 * time.Millisecond))
+	if err != nil {
+		return ExecResult{}, err
+	}
+	defer StopRuntime(rt)
+	opts := []actors.ConsumerOption{actors.Ordering(s.Ordering), actors.NoDeadLetter()}
+	if s.Concurrency > 0 {
+		opts = append(opts, actors.Concurrency(s.Concurrency))
+	}
+	ex := &config.ExecHandler{Command: s.Command}
+	if s.Stream {
+		ex.Mode = config.ExecStream
+		props, err := handler.NewStream(ex, e.Log)
+		if err != nil {
+			return ExecResult{}, err
+		}
+		err = actors.ConsumeWith(rt, topic, group, props, opts...)
+	} else {
+		var fn handler.Func
+		if fn, err = handler.New(config.Handler{Exec: ex}, nil, nil); err == nil {
+			err = actors.Consume(rt, topic, group, fn, opts...)
+		}
+	}
+	if err != nil {
+		return ExecResult{}, err
+	}
+	cl, err := kgo.NewClient(e.ClientOpts()...)
+	if err != nil {
+		return ExecResult{}, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+
+	e.armFetchClock()
+	cpu0 := cpuTime() + childrenCPU()
+	if err := rt.Start(ctx); err != nil {
+		return ExecResult{}, err
+	}
+	for {
+		offs, err := adm.FetchOffsets(ctx, group)
+		if err != nil && ctx.Err() != nil {
+			return ExecResult{}, fmt.Errorf("%s: %w", s.Name, ctx.Err())
+		}
+		if err == nil && committedAll(offs, topic, s.Records) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ExecResult{}, fmt.Errorf("%s: %w", s.Name, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	end := time.Now()
+	start := e.fetchClock()
+	if start.IsZero() {
+		return ExecResult{}, errors.New("exec scenario: no fetch seen")
+	}
+	// Stopping ends (and reaps) the stream children, whose CPU then counts.
+	if err := StopRuntime(rt); err != nil {
+		return ExecResult{}, err
+	}
+	return ExecResult{Side: s, Records: s.Records, Span: end.Sub(start), CPU: cpuTime() + childrenCPU() - cpu0}, nil
+}
+
+// committedAll reports whether offs commit all n records of topic's
+// partitions.
+func committedAll(offs kadm.OffsetResponses, topic string, n int) bool {
+	var sum int64
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic && o.Err == nil {
+			sum += o.At
+		}
+	})
+	return sum == int64(n)
+}
+
+// childrenCPU is the CPU time of the process's children that have ended
+// and been waited for.
+func childrenCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// CompareExec runs every side rounds times, alternating the order of the
+// sides between rounds, and keeps each side's median run.
+func (e *Env) CompareExec(ctx context.Context, sides []ExecSide, rounds int) ([]ExecResult, error) {
+	runs := make([][]ExecResult, len(sides))
+	for round := range max(rounds, 1) {
+		for j := range sides {
+			i := j
+			if round%2 == 1 {
+				i = len(sides) - 1 - j
+			}
+			r, err := e.ExecThroughput(ctx, sides[i])
+			if err != nil {
+				return nil, err
+			}
+			runs[i] = append(runs[i], r)
+		}
+	}
+	out := make([]ExecResult, len(sides))
+	for i, rs := range runs {
+		slices.SortFunc(rs, func(a, b ExecResult) int { return int(a.Span - b.Span) })
+		out[i] = rs[len(rs)/2]
+	}
+	return out, nil
+}
+
+// StreamTarget is issue 19's goal for a trivial stream-mode script.
+const StreamTarget = 50_000
+
+// ExecTable is the exec scenario's table.
+func ExecTable(rs []ExecResult, rounds int) Table {
+	t := Table{
+		Title: "6. Exec handlers: per record against stream mode",
+		Method: fmt.Sprintf("Records of %d bytes over 3 partitions (1,000 keys), each side over a fresh topic and group per round, median of %d rounds (side order reversed every other round). "+
+			"Every script answers every record as done and does nothing else: per-record exec runs `#!/bin/sh` `exit 0` once per record; the stream sides are README's examples (a `while read` loop in /bin/sh, and a Python loop on %s doing json.loads and a flushed print), one child per handler actor. "+
+			"Time runs from the consumer's first fetch to its offsets committed at the end (commit every 100 ms, polled every 5 ms: up to about 105 ms of the span is that wait). "+
+			"CPU is actord's process, the broker in it, and the children's, per record.", ValueSize, rounds, Python3),
+		Header: []string{"side", "records", "records/s", "ratio to per-record exec", "time", "CPU/record"},
+	}
+	base := rs[0].Rate()
+	for _, r := range rs {
+		t.Rows = append(t.Rows, []string{r.Side.Name, thousands(r.Records), Rate(r.Rate()), Ratio(r.Rate() / base), Millis(r.Span),
+			fmt.Sprintf("%.1f µs", float64(r.CPU.Microseconds())/float64(r.Records))})
+	}
+	for _, r := range rs[1:] {
+		if !r.Side.Target {
+			continue
+		}
+		t.Targets = append(t.Targets, Target{
+			What: fmt.Sprintf("%s >= %s records/s", r.Side.Name, thousands(StreamTarget)),
+			Got:  fmt.Sprintf("%s records/s, %s per-record exec's", Rate(r.Rate()), Ratio(r.Rate()/base)),
+			Met:  r.Rate() >= StreamTarget,
+		})
+	}
+	return t
+}
