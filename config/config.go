@@ -35,6 +35,8 @@ type Config struct {
 	HTTP HTTP `mapstructure:"http"`
 	// Tracing configures OpenTelemetry tracing (config/tracing.go).
 	Tracing Tracing `mapstructure:"tracing"`
+	// Producer tunes the producing client (config/producer.go).
+	Producer Producer `mapstructure:"producer"`
 	// Topics are reconciled at start. File only: no env or flag.
 	Topics []Topic `mapstructure:"topics"`
 	// Consumers are what `actord start` runs. File only: no env or flag.
@@ -313,9 +315,10 @@ func Default() Config {
 			MaxInFlight:         actors.DefaultMaxInFlight,
 			FetchPartitionBytes: actors.DefaultFetchPartitionBytes,
 		},
-		Events:  Events{Topic: actors.DefaultEventsTopic},
-		Log:     Log{Level: "info", Format: "text"},
-		HTTP:    HTTP{Listen: DefaultHTTPListen},
-		Tracing: Tracing{Exporter: ExporterNone},
+		Events:   Events{Topic: actors.DefaultEventsTopic},
+		Log:      Log{Level: "info", Format: "text"},
+		HTTP:     HTTP{Listen: DefaultHTTPListen},
+		Tracing:  Tracing{Exporter: ExporterNone},
+		Producer: DefaultProducer(),
 	}
 }

@@ -298,6 +298,7 @@ func (c Config) problems() []*KeyError {
 	}
 	c.HTTP.checkAdmin(&ck)
 	c.Tracing.check(&ck)
+	c.Producer.check(&ck)
 	seen := map[string]int{}
 	for i, t := range c.Topics {
 		key := fmt.Sprintf("topics[%d]", i)

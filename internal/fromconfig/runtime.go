@@ -146,6 +146,11 @@ func RuntimeOptions(cfg config.Config) ([]actors.RuntimeOption, error) {
 	if cfg.Kafka.ClientID != "" {
 		opts = append(opts, actors.ClientID(cfg.Kafka.ClientID))
 	}
+	prod, err := cfg.Producer.Options()
+	if err != nil {
+		return nil, fmt.Errorf("producer: %w", err)
+	}
+	opts = append(opts, prod...)
 	if cfg.Events.Group != "" {
 		opts = append(opts, actors.EventsGroup(cfg.Events.Group))
 	}
