@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -201,4 +202,25 @@ func recordsIn(t *testing.T, c actortest.Cluster, topic string) int64 {
 		total += end
 	}
 	return total
+}
+
+// A producer registers under its registry client's subject strategy.
+func TestProducerUsesSubjectStrategy(t *testing.T) {
+	t.Parallel()
+	b := actortest.Broker(t)
+	reg := start(t, "")
+	s, _ := schema.For[order]()
+	for _, st := range []schema.SubjectStrategy{schema.RecordName, schema.TopicRecordName} {
+		rt := actortest.Runtime(t, b, actors.WithSchemaRegistry(srClient(t, reg.URL(), schema.RegistryConfig{Strategy: st})))
+		actortest.Start(t, rt)
+		publish(t, rt, "invoices", 1)
+		want, _ := st.Subject("invoices", s, false)
+		subjects, err := client(t, reg.URL()).Subjects(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(subjects, want) {
+			t.Errorf("%s: subjects %v, want %s among them", st, subjects, want)
+		}
+	}
 }
