@@ -52,3 +52,12 @@ func (e *ExecHandler) check(ck *checker, key string) {
 		ck.add(key, "must name a command: exec: [\"./handle.sh\"] or exec: {command: [\"./handle.sh\"], mode: stream}")
 	}
 }
+
+// checkExecStream refuses what stream mode cannot honour: schema decoding
+// hands the per-record handler a JSON value, which the stream child's line
+// does not carry, so the key would be ignored.
+func (cs Consumer) checkExecStream(ck *checker, key string) {
+	if cs.Handler.Exec.Stream() && cs.Schema != nil {
+		ck.add(key+".schema", "set with handler.exec mode stream, whose child gets each value as it is: it would be ignored (remove it, or run exec per record)")
+	}
+}

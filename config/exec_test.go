@@ -59,3 +59,12 @@ func TestLoadExecProblems(t *testing.T) {
 		})
 	}
 }
+
+// schema: with a stream child would be ignored: an error naming the key.
+func TestLoadExecStreamRefusesSchema(t *testing.T) {
+	path := writeConfig(t, "consumers:\n  - {topic: a, group: g, schema: {file: r.avsc}, handler: {exec: {command: [./h.py], mode: stream}}}\n")
+	msg := loadErr(t, Source{File: path})
+	if want := "consumers[0].schema: set with handler.exec mode stream"; !strings.Contains(msg, want) {
+		t.Errorf("error lacks %q; got:\n%s", want, msg)
+	}
+}

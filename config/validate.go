@@ -463,6 +463,7 @@ func (cs Consumer) check(ck *checker, key string) {
 	}
 	cs.Handler.check(ck, key+".handler", cs.Topic)
 	cs.Circuit.check(ck, key+".circuit")
+	cs.checkExecStream(ck, key)
 }
 
 // Kinds names the handler kinds that are set, in the order exec, http,
