@@ -80,3 +80,34 @@ func TestRegistryClientFromConfig(t *testing.T) {
 		}
 	}
 }
+
+// kafka.enabled false with broker.schema_registry.listen: NewRuntime
+// starts the embedded registry beside the embedded broker, and the
+// runtime's registry client (schema_registry.url left empty) is it.
+func TestNewRuntimeStartsEmbeddedRegistry(t *testing.T) {
+	cfg := config.Default()
+	cfg.Kafka.Enabled = false
+	cfg.Broker.Listen = "127.0.0.1:0"
+	cfg.Broker.SchemaRegistry.Listen = "127.0.0.1:0"
+	cfg.HTTP.Listen = ""
+	if err := cfg.WithDefaults().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := NewRuntime(cfg.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	if rt.EmbeddedRegistry == nil || rt.Registry == nil || rt.Registry.Config().URLs[0] != rt.EmbeddedRegistry.URL() {
+		t.Fatalf("embedded registry %v, client %v", rt.EmbeddedRegistry, rt.Registry)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := schema.MustParse(`"string"`)
+	if _, err := rt.Registry.Register(ctx, "x-value", s); err != nil {
+		t.Fatal(err)
+	}
+	if n := rt.EmbeddedRegistry.Requests(); n != 1 {
+		t.Errorf("embedded registry answered %d requests, want 1", n)
+	}
+}
