@@ -314,6 +314,7 @@ func (rt *Runtime) clientOpts(role string) []kgo.Opt {
 		// franz-go's default 5s.
 		kgo.MetadataMinAge(500 * time.Millisecond),
 		kgo.WithHooks(rt.metrics.KafkaHook(role)),
+		kgo.WithLogger(kafkaLogger(rt.log, role)),
 	}
 	if rt.tracing != nil {
 		group, ok := strings.CutPrefix(role, groupRolePrefix)

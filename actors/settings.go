@@ -188,9 +188,10 @@ func KafkaOptions(opts ...kgo.Opt) RuntimeOption {
 	return runtimeOpt(func(s *settings) { s.kafkaOpts = append(s.kafkaOpts, opts...) })
 }
 
-// WithLogger sets the runtime's logger; protoactor's own logs go through it
-// too (its informational lines at debug level). Default: slog text on
-// stderr at info.
+// WithLogger sets the runtime's logger; protoactor's and franz-go's own
+// logs go through it too (component protoactor and kafka, their
+// informational lines at debug level, warnings and errors as they are).
+// Default: slog text on stderr at info.
 func WithLogger(l *slog.Logger) RuntimeOption {
 	return runtimeOpt(func(s *settings) {
 		if l == nil {
