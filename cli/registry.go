@@ -56,8 +56,9 @@ func registryCtx(parent context.Context, cl *schema.RegistryClient) (context.Con
 // declareDecoded declares a consumer with a schema (consumers[].schema):
 // its log, exec or http handler gets each Avro value as JSON
 // (handler.AvroJSON), resolved into schema.file when set, by id from reg
-// with registry: true. Config checked that a registry exists when asked
-// for, and that the handler is not forward.
+// with registry: true; a forward handler gets it re-encoded with
+// schema.file (handler.AvroReencode). Config checked that a registry
+// exists when asked for, and that forward has a file.
 func (a *app) declareDecoded(rt *actors.Runtime, c config.Consumer, reg schema.Registry) error {
 	opts, err := fromconfig.ConsumerOptions(c)
 	if err != nil {
@@ -72,7 +73,12 @@ func (a *app) declareDecoded(rt *actors.Runtime, c config.Consumer, reg schema.R
 	if !c.Schema.Registry {
 		reg = nil
 	}
-	dec, err := handler.NewAvroJSON(reader, reg, rt.Logger())
+	var dec actors.Decoder
+	if f := c.Handler.Forward; f != nil {
+		dec, err = handler.NewAvroReencode(reader, reg, f.Topic, rt.Logger())
+	} else {
+		dec, err = handler.NewAvroJSON(reader, reg, rt.Logger())
+	}
 	if err != nil {
 		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
 	}

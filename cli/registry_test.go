@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/sr"
+
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/actortest"
 	"github.com/actord/actord/broker/registry"
@@ -317,7 +319,9 @@ const paymentReader = `{"type":"record","name":"Payment","namespace":"shop","fie
 
 // actord start with a consumer's schema: {registry: true, file: ...}: the
 // log handler gets each Avro record as JSON, resolved into the reader
-// schema; a record that is not Avro is dead-lettered with the reason.
+// schema; a forward handler re-encodes it with the reader schema under
+// the target topic's subject; a record that is not Avro is dead-lettered
+// with the reason.
 func TestStartDecodesAvroForHandlers(t *testing.T) {
 	t.Parallel()
 	ctx := deadlineCtx(t, 90*time.Second)
@@ -344,6 +348,12 @@ consumers:
     schema: {registry: true, file: `+reader+`}
     handler:
       log: {file: `+logFile+`}
+  - topic: payments
+    group: copier
+    dead_letter_topic: payments.copier.dlq
+    schema: {registry: true, file: `+reader+`}
+    handler:
+      forward: {topic: payments-v2}
 `), 0o644)
 	actortest.CreateTopic(t, b, "payments", 1)
 	line := `{"payment_id":2,"amount":0.25,"currency":"USD","status":"FAILED","note":{"string":"card declined"}}`
@@ -362,6 +372,25 @@ consumers:
 		t.Errorf("dead letter: offset %d, error %q", letters[0].Offset, letters[0].Error)
 	}
 	actortest.WaitCommittedToEnd(t, b, "audit", "payments")
+	// forward re-encodes with the reader schema, registered under the
+	// target's subject: Confluent framing with the reader's id.
+	srcl, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := actortest.ReadTopic(t, b, "payments-v2", 1)[0].Value
+	h, body, err := schema.ReadHeader(copied)
+	ss, serr := srcl.SchemaByVersion(ctx, "payments-v2-value", -1)
+	if err != nil || serr != nil || h.Framing != schema.Confluent || h.ID != ss.ID || schema.MustParse(ss.Schema.Schema).Fingerprint() != schema.MustParse(paymentReader).Fingerprint() {
+		t.Errorf("forwarded record header %+v (%v), payments-v2-value latest %+v (%v)", h, err, ss, serr)
+	}
+	if j, err := schema.MustParse(paymentReader).DecodeJSON(body); err != nil || !strings.Contains(string(j), `"channel":"web"`) {
+		t.Errorf("forwarded record: %s, %v", j, err)
+	}
+	if l := actortest.WaitDeadLetters(t, b, "payments.copier.dlq", 1); !strings.Contains(l[0].Error, "malformed avro data") {
+		t.Errorf("copier dead letter: %q", l[0].Error)
+	}
+	actortest.WaitCommittedToEnd(t, b, "copier", "payments")
 	stop()
 	if code := <-done; code != 0 {
 		t.Fatalf("start exit %d: %s", code, stderr.String())
@@ -396,8 +425,8 @@ func TestStartSchemaConfigErrors(t *testing.T) {
     handler: {log: {}}`, "consumers[0].schema.registry: true needs a registry"},
 		{`schema: {file: ` + filepath.Join(dir, "missing.avsc") + `}
     handler: {log: {}}`, "consumers[0].schema.file"},
-		{`schema: {file: ` + writeSchemaFile(t, "p.avsc", paymentSchema) + `}
-    handler: {forward: {topic: copy}}`, "consumers[0].schema: set with a forward handler"},
+		{`schema: {registry: true}
+    handler: {forward: {topic: copy}}`, "consumers[0].schema.file: required with a forward handler"},
 	} {
 		cfgFile := filepath.Join(t.TempDir(), "actord.yaml")
 		os.WriteFile(cfgFile, []byte("kafka: {bootstrap_servers: 127.0.0.1:1}\nconsumers:\n  - topic: payments\n    group: audit\n    "+tc.consumer+"\n"), 0o644)

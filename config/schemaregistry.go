@@ -144,7 +144,8 @@ func redactURL(raw string) string {
 
 // ConsumerSchema is consumers[].schema: how `actord start` decodes the
 // consumer's Avro records, so that its log, exec and http handlers get
-// each record's value as JSON.
+// each record's value as JSON, and a forward handler re-encodes it with
+// File.
 type ConsumerSchema struct {
 	// File is a reader schema (.avsc): records are resolved into it, so
 	// handlers see its fields whichever compatible version wrote them.
@@ -173,7 +174,7 @@ func (s *ConsumerSchema) check(ck *checker, key string, cs Consumer, registry bo
 			ck.add(key+".file", "%v", err)
 		}
 	}
-	if cs.Handler.Forward != nil {
-		ck.add(key, "set with a forward handler, which copies records as they are: it would be ignored (remove it; forwarded Avro keeps its framing)")
+	if cs.Handler.Forward != nil && s.File == "" {
+		ck.add(key+".file", "required with a forward handler: the schema records are re-encoded with (without schema, forward copies records as they are)")
 	}
 }

@@ -124,3 +124,93 @@ func decodedJSON(ctx context.Context) bool {
 	v, _ := ctx.Value(decodedKey{}).(bool)
 	return v
 }
+
+// AvroReencode is the decoder of a forward handler's schema: it reads each
+// Avro record as AvroJSON does (the writer's schema by id or fingerprint,
+// resolved into the reader schema) and encodes it again with the reader
+// schema, so the forwarded topic carries one version, the reader's: with
+// a registry in the Confluent framing with the reader's id under the
+// target topic's subject (registered, or looked up, once), else in
+// single-object encoding. Decoded then hands the new bytes to the forward
+// handler. A schema the registry refuses for the target is permanent, so
+// the record is dead-lettered with the registry's reason.
+type AvroReencode struct {
+	in    *AvroJSON
+	serde *schema.Serde
+}
+
+// NewAvroReencode returns the re-encoding decoder of records forwarded to
+// target; reader is required.
+func NewAvroReencode(reader *schema.Schema, reg schema.Registry, target string, log *slog.Logger) (*AvroReencode, error) {
+	if reader == nil {
+		return nil, errors.New("handler: forward re-encodes with a reader schema: set schema.file")
+	}
+	in, err := NewAvroJSON(reader, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	serde := schema.NewSerde(reader)
+	if reg != nil {
+		subject, err := schema.SubjectFor(reg, target, reader, false)
+		if err != nil {
+			return nil, fmt.Errorf("handler: forward to %s: %w", target, err)
+		}
+		serde = schema.NewSerde(reader, schema.WithRegistry(reg, subject))
+	}
+	return &AvroReencode{in: in, serde: serde}, nil
+}
+
+var _ actors.Decoder = (*AvroReencode)(nil)
+
+// Decode implements actors.Decoder: v must be a *[]byte, which gets the
+// re-encoded record.
+func (d *AvroReencode) Decode(data []byte, v any) error {
+	return d.DecodeContext(context.Background(), data, v)
+}
+
+// DecodeContext is Decode with the attempt's context, which bounds the
+// waits for a registry that cannot answer.
+func (d *AvroReencode) DecodeContext(ctx context.Context, data []byte, v any) error {
+	out, ok := v.(*[]byte)
+	if !ok {
+		return fmt.Errorf("handler: AvroReencode decodes into a *[]byte, not %T", v)
+	}
+	h, body, err := schema.ReadHeader(data)
+	if err != nil {
+		return err
+	}
+	writer, err := d.in.writer(ctx, h)
+	if err != nil {
+		return err
+	}
+	var val any
+	if err := d.in.reader.DecodeFrom(writer, body, &val); err != nil {
+		return err
+	}
+	var enc []byte
+	err = schema.Await(ctx, func(ctx context.Context) error {
+		var err error
+		if enc, err = d.serde.MarshalContext(ctx, val); err != nil && !refusal(err) {
+			// Not the registry's verdict on the schema (a 401, say): the
+			// record is fine, so it waits as for a registry that is down.
+			return &schema.RegistryError{Op: "register the forward schema", Err: err}
+		}
+		return err
+	}, func(err error) { d.in.log.Warn("schema registry cannot answer: the record waits for it", "err", err) })
+	if err != nil {
+		return err // a *RefusedError is permanent: the record is dead-lettered with the reason
+	}
+	*out = enc
+	return nil
+}
+
+// refusal reports whether err is a definite answer: the registry refused
+// the schema, or the value does not fit it.
+func refusal(err error) bool {
+	var (
+		re *schema.RefusedError
+		fe *schema.FieldError
+		rg *schema.RegistryError
+	)
+	return errors.As(err, &re) || errors.As(err, &fe) || errors.As(err, &rg)
+}

@@ -75,3 +75,31 @@ func TestAvroJSONForHandlers(t *testing.T) {
 		t.Errorf("http body %s, want %s", body, want)
 	}
 }
+
+// AvroReencode reads a record written with v1 and writes it with the
+// reader (v2) under the target's subject, logical types included.
+func TestAvroReencodeForForward(t *testing.T) {
+	reg := schema.NewMemoryRegistry()
+	framed, err := schema.NewSerde(orderV1, schema.WithRegistry(reg, "orders-value")).Marshal(map[string]any{"id": int64(7), "ts": "2025-06-01T12:00:00.123Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := handler.NewAvroReencode(orderV2, reg, "orders-v2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	if err := dec.DecodeContext(context.Background(), framed, &out); err != nil {
+		t.Fatal(err)
+	}
+	h, body, err := schema.ReadHeader(out)
+	if err != nil || h.Framing != schema.Confluent || len(reg.Versions("orders-v2-value")) != 1 || reg.Versions("orders-v2-value")[0] != h.ID {
+		t.Fatalf("re-encoded header %+v, %v; orders-v2-value ids %v", h, err, reg.Versions("orders-v2-value"))
+	}
+	if j, err := orderV2.DecodeJSON(body); err != nil || string(j) != `{"id":7,"ts":"2025-06-01T12:00:00.123Z","channel":"web"}` {
+		t.Errorf("re-encoded value %s, %v", j, err)
+	}
+	if _, err := handler.NewAvroReencode(nil, reg, "x", nil); err == nil {
+		t.Error("no reader schema: no error")
+	}
+}
