@@ -97,6 +97,10 @@ func TestSchemaRegistryCommands(t *testing.T) {
 	if out := mustRunCLI(t, ctx, "", append([]string{"schema", "check", good, "--subject", "payments-value"}, r...)...); !strings.HasPrefix(out, "compatible (BACKWARD") {
 		t.Errorf("check compatible: %q", out)
 	}
+	res = runCLI(t, ctx, "", append([]string{"schema", "get", "nope-value"}, r...)...)
+	assertOneLineError(t, res.code, res.stderr, `no subject "nope-value"`)
+	res = runCLI(t, ctx, "", append([]string{"schema", "get", "payments-value", "--version", "9"}, r...)...)
+	assertOneLineError(t, res.code, res.stderr, `subject "payments-value" has no version 9`)
 	res = runCLI(t, ctx, "", append([]string{"schema", "register", "payments-value", bad}, r...)...)
 	assertOneLineError(t, res.code, res.stderr, `refused subject "payments-value" (409)`, "Payment.merchant", "no default")
 	line := `{"payment_id":1,"amount":9.5,"currency":"EUR","status":"PAID","note":null,"merchant":"m"}`

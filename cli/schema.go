@@ -301,6 +301,9 @@ json, one object with subject, version, id and schema.`,
 			}); err != nil {
 				var re *sr.ResponseError
 				if errors.As(err, &re) && re.StatusCode == 404 {
+					if re.ErrorCode == 40401 { // subject not found
+						return fmt.Errorf("schema registry: no subject %q (see actord schema list)", subject)
+					}
 					return fmt.Errorf("schema registry: subject %q has no version %s", subject, version)
 				}
 				return cl.Explain(op, subject, err)
