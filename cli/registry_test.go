@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/actortest"
@@ -436,5 +438,25 @@ func TestStartSchemaConfigErrors(t *testing.T) {
 		os.WriteFile(cfgFile, []byte("kafka: {bootstrap_servers: 127.0.0.1:1}\nconsumers:\n  - topic: payments\n    group: audit\n    "+tc.consumer+"\n"), 0o644)
 		res := runCLI(t, ctx, "", "start", "--config", cfgFile)
 		assertOneLineError(t, res.code, res.stderr, tc.want)
+	}
+}
+
+// A wrong registry password (from the environment) is one line saying
+// authentication failed, without the password; the right one works.
+func TestSchemaRegistryAuthFailureOneLine(t *testing.T) {
+	fake := srfake.New(srfake.WithAuth("Basic " + base64.StdEncoding.EncodeToString([]byte("svc:right-pw"))))
+	t.Cleanup(fake.Close)
+	ctx := deadlineCtx(t, 30*time.Second)
+	good := writeSchemaFile(t, "payment.avsc", paymentSchema)
+	t.Setenv("ACTORD_SCHEMA_REGISTRY_AUTH_USERNAME", "svc")
+	t.Setenv("ACTORD_SCHEMA_REGISTRY_AUTH_PASSWORD", "wrong-pw")
+	res := runCLI(t, ctx, "", "schema", "register", "payments-value", good, "--registry", fake.URL())
+	assertOneLineError(t, res.code, res.stderr, `register subject "payments-value"`, "authentication failed")
+	if strings.Contains(res.stderr, "wrong-pw") {
+		t.Errorf("the password shows: %q", res.stderr)
+	}
+	t.Setenv("ACTORD_SCHEMA_REGISTRY_AUTH_PASSWORD", "right-pw")
+	if out := mustRunCLI(t, ctx, "", "schema", "register", "payments-value", good, "--registry", fake.URL()); !strings.Contains(out, "registered shop.Payment as payments-value version 1") {
+		t.Errorf("register with the right password: %q", out)
 	}
 }
