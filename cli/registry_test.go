@@ -460,3 +460,44 @@ func TestSchemaRegistryAuthFailureOneLine(t *testing.T) {
 		t.Errorf("register with the right password: %q", out)
 	}
 }
+
+// consume --registry waits for a registry that is down (a note on stderr)
+// and prints the record decoded once it is back: nothing prints raw.
+func TestConsumeWaitsForRegistry(t *testing.T) {
+	t.Parallel()
+	ctx := deadlineCtx(t, 60*time.Second)
+	addr := startTestBroker(t)
+	dir := t.TempDir()
+	reg, err := registry.Start(registry.Config{Listen: "127.0.0.1:0", DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, listen := reg.URL(), reg.Addr()
+	good := writeSchemaFile(t, "payment.avsc", paymentSchema)
+	line := `{"payment_id":3,"amount":1.5,"currency":"EUR","status":"PAID","note":null}`
+	mustRunCLI(t, ctx, line+"\n", "produce", "waits", "--schema", good, "--registry", url, "--brokers", addr)
+	reg.Close()
+
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"consume", "waits", "--from-beginning", "-n", "1", "--registry", url, "--brokers", addr}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	actortest.Eventually(t, 30*time.Second, "consume to note the registry is down", func() bool {
+		return strings.Contains(stderr.String(), "waiting for it")
+	})
+	if stdout.String() != "" {
+		t.Fatalf("printed while the registry was down: %q", stdout.String())
+	}
+	back, err := registry.Start(registry.Config{Listen: listen, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { back.Close() })
+	if code := <-done; code != 0 {
+		t.Fatalf("consume exit %d: %s", code, stderr.String())
+	}
+	if stdout.String() != line+"\n" {
+		t.Errorf("consume printed %q, want %q", stdout.String(), line)
+	}
+}
