@@ -263,15 +263,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// POST /subjects/{subject}/versions registers: check it first.
-	if r.Method == http.MethodPost && len(segs) == 3 && segs[0] == "subjects" && segs[2] == "versions" {
+	register := r.Method == http.MethodPost && len(segs) == 3 && segs[0] == "subjects" && segs[2] == "versions"
+	var before string
+	if register {
 		if status, code, msg := s.checkRegistration(segs[1], body); status != 0 {
 			writeError(w, status, code, msg)
 			return
 		}
+		before = s.versions(segs[1])
 	}
 	e := entry{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Body: string(body)}
 	rec := s.apply(e)
-	if rec.Code < 300 && s.journal != nil && !readOnly(r.Method, segs) {
+	// A schema registered before changes nothing (every producer start
+	// registers its schema): only a new version is journaled.
+	changed := !readOnly(r.Method, segs) && (!register || s.versions(segs[1]) != before)
+	if rec.Code < 300 && s.journal != nil && changed {
 		if err := s.write(e); err != nil {
 			writeError(w, http.StatusInternalServerError, sr.ErrStoreError.Code,
 				"the change is applied in memory but could not be journaled, so it would not survive a restart: "+err.Error())
@@ -283,6 +289,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(rec.Code)
 	w.Write(rec.Body.Bytes())
+}
+
+// versions is subject's version list as srfake answers it, to tell
+// whether a registration added one.
+func (s *Server) versions(subject string) string {
+	return s.apply(entry{Method: http.MethodGet, Path: "/subjects/" + url.PathEscape(subject) + "/versions"}).Body.String()
 }
 
 // readOnly reports the POSTs that change nothing: a lookup of a schema

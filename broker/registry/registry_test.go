@@ -160,6 +160,16 @@ func TestSchemasSurviveRestart(t *testing.T) {
 	if r := cl.SetCompatibility(c, sr.SetCompatibility{Level: sr.CompatFull}, "orders-value"); r[0].Err != nil {
 		t.Fatal(r[0].Err)
 	}
+	// Registering a schema again (as every producer start does) is not
+	// journaled: the journal holds the 2 registrations and the level.
+	for range 5 {
+		if again, err := cl.RegisterSchema(c, "orders-value", sr.Schema{Schema: orderV1}, -1, -1); err != nil || again != id1 {
+			t.Fatalf("register again: %d, %v", again, err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, registry.JournalFile)); err != nil || strings.Count(string(b), "\n") != 3 {
+		t.Errorf("journal holds %d lines, want 3: %v", strings.Count(string(b), "\n"), err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
