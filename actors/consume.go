@@ -29,6 +29,8 @@ type consumer struct {
 	// circuit is the consumer's circuit breaker, shared by its partition
 	// actors; nil when it is off.
 	circuit *supervisor.Circuit
+	// park is the consumer's retry topic (RetryTopic), nil without one.
+	park *parking
 }
 
 // Delivery is what a service's own handler actor (ConsumeWith) receives:
@@ -73,6 +75,9 @@ func ConsumeWith(rt *Runtime, topic, group string, props *actor.Props, opts ...C
 		return err
 	}
 	c.props = props
+	if c.opts.retryTopic != "" {
+		return fmt.Errorf("consumer %s/%s: actors.RetryTopic(%q): not with ConsumeWith (the runtime runs parked records itself)", topic, group, c.opts.retryTopic)
+	}
 	if c.opts.decoder != nil || c.opts.schema != nil {
 		dec := c.dec
 		c.decode = func(r *kgo.Record) (any, error) {
@@ -109,6 +114,7 @@ func newConsumer(rt *Runtime, topic, group string, opts []ConsumerOption) (*cons
 	c := &consumer{rt: rt, topic: topic, group: group, opts: o, dec: rt.decoderFor(o.handling),
 		m: newConsumerMetrics(rt.metrics, topic, group)}
 	c.circuit = c.newCircuit()
+	c.park = c.newParking()
 	return c, nil
 }
 
@@ -189,6 +195,9 @@ func (c *consumer) partitionConfig(p int32) partition.Config {
 	}
 	if !c.opts.noDeadLetter {
 		cfg.DeadLetter = c.rt.deadLetterFunc(c.opts.deadLetter)
+	}
+	if c.park != nil {
+		cfg.Park = c.park.config(c.opts.retrySchedule, p)
 	}
 	if t := c.rt.tracing; t != nil {
 		cfg.Hooks.Attempt = t.attemptHook(c.group)

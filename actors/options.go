@@ -104,13 +104,20 @@ type consumerOptions struct {
 	fromLatest     bool
 	circuit        supervisor.CircuitConfig
 	noCircuit      bool
+	retryTopic     string
+	retrySchedule  []time.Duration
 }
 
 func (o *consumerOptions) check(topic string) error {
 	if o.ordering != ByPartition && o.ordering != ByKey && o.ordering != Unordered {
 		o.bad("actors.Ordering(%v): not one of ByPartition, ByKey, Unordered", o.ordering)
 	}
-	return o.handling.check(topic)
+	err := o.handling.check(topic) // settles the dead-letter topic
+	n := len(o.errs)
+	if o.checkParking(topic); len(o.errs) > n {
+		return errors.Join(o.errs...)
+	}
+	return err
 }
 
 type eventOptions struct {

@@ -286,6 +286,7 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 		for _, cl := range rt.producing() {
 			cl.Close()
 		}
+		rt.closeParking()
 		if rt.httpSrv != nil {
 			rt.httpSrv.Close(ctx)
 			// After the listener: an action still answering uses it.

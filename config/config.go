@@ -237,6 +237,11 @@ type Consumer struct {
 	Handler       Handler `mapstructure:"handler"`
 	// Circuit is the consumer's circuit breaker (on by default).
 	Circuit Circuit `mapstructure:"circuit"`
+	// RetryTopic and RetrySchedule park records whose retries are spent,
+	// with their key's later records, instead of dead-lettering them
+	// (actors.RetryTopic; key ordering only).
+	RetryTopic    string          `mapstructure:"retry_topic"`
+	RetrySchedule []time.Duration `mapstructure:"retry_schedule"`
 	// Schema decodes Avro records to JSON for the handler
 	// (config/schemaregistry.go).
 	Schema *ConsumerSchema `mapstructure:"schema"`

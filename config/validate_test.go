@@ -109,6 +109,26 @@ func TestValidate(t *testing.T) {
 		{"circuit off but tuned", func(c *Config) {
 			c.Consumers[0].Circuit = Circuit{Enabled: ptr(false), MinFailures: 3}
 		}, "consumers[0].circuit: tuned while circuit.enabled is false (it would be ignored)"},
+		{"parking", func(c *Config) {
+			c.Consumers[0].Ordering = OrderingKey
+			c.Consumers[0].RetryTopic, c.Consumers[0].RetrySchedule = "orders.retry", []time.Duration{time.Minute, 10 * time.Minute}
+		}, ""},
+		{"parking without schedule", func(c *Config) {
+			c.Consumers[0].Ordering = OrderingKey
+			c.Consumers[0].RetryTopic = "orders.retry"
+		}, "consumers[0].retry_topic: set without retry_schedule"},
+		{"schedule without parking", func(c *Config) { c.Consumers[0].RetrySchedule = []time.Duration{time.Minute} }, "consumers[0].retry_schedule: set without retry_topic (it would be ignored)"},
+		{"parking partition ordering", func(c *Config) {
+			c.Consumers[0].RetryTopic, c.Consumers[0].RetrySchedule = "orders.retry", []time.Duration{time.Minute}
+		}, `consumers[0].retry_topic: needs ordering: key (parking keeps each key's order), not "partition"`},
+		{"parking into the dlq", func(c *Config) {
+			c.Consumers[0].Ordering = OrderingKey
+			c.Consumers[0].RetryTopic, c.Consumers[0].RetrySchedule = c.Consumers[0].Topic+".dlq", []time.Duration{time.Minute}
+		}, "is the dead-letter topic too"},
+		{"parking bad delay", func(c *Config) {
+			c.Consumers[0].Ordering = OrderingKey
+			c.Consumers[0].RetryTopic, c.Consumers[0].RetrySchedule = "orders.retry", []time.Duration{time.Minute, 0}
+		}, "consumers[0].retry_schedule: delay 2 is 0s, want above 0"},
 		{"circuit ratio", func(c *Config) { c.Consumers[0].Circuit.FailureRatio = 1.5 }, "consumers[0].circuit.failure_ratio: must be above 0 and at most 1, got 1.5"},
 		{"circuit min failures", func(c *Config) { c.Consumers[0].Circuit.MinFailures = -2 }, "consumers[0].circuit.min_failures: must be at least 1, got -2"},
 		{"circuit window", func(c *Config) { c.Consumers[0].Circuit.Window = 10 * time.Millisecond }, "consumers[0].circuit.window: must be between 1s and 1h, got 10ms"},

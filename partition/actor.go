@@ -59,6 +59,9 @@ type partitionActor struct {
 	probeArmed  bool
 	unsubscribe func()
 
+	// park is parking's state, nil when it is off.
+	park *parker
+
 	draining bool
 	drainTo  []*actor.PID
 	// stop tells workers to return between records: set on drain.
@@ -85,6 +88,10 @@ func (a *partitionActor) Receive(c actor.Context) {
 	case *actor.Started:
 		a.start(c)
 	case *batch:
+		if a.park != nil && !a.park.loaded {
+			a.park.pending = append(a.park.pending, m.recs)
+			return
+		}
 		a.mode.accept(m.recs)
 		a.dispatch(c)
 	case *work:
@@ -112,6 +119,10 @@ func (a *partitionActor) Receive(c actor.Context) {
 		a.dispatch(c)
 	case timerFired:
 		delete(a.timers, m.k)
+	default:
+		if a.park != nil && a.parkReceive(c, m) {
+			a.dispatch(c)
+		}
 	case *actor.Stopping:
 		for _, t := range a.timers {
 			t.Stop()
@@ -127,6 +138,10 @@ func (a *partitionActor) Receive(c actor.Context) {
 }
 
 func (a *partitionActor) start(c actor.Context) {
+	if a.cfg.Park != nil {
+		a.park = newParker(a.cfg.Park)
+		a.parkLoad(c)
+	}
 	if cb := a.cfg.Circuit; cb != nil {
 		self, root := c.Self(), c.ActorSystem().Root
 		a.unsubscribe = cb.Subscribe(func() { root.Send(self, &circuitClosed{}) })
@@ -245,6 +260,13 @@ func (a *partitionActor) workDone(c actor.Context, w *work) {
 	a.idle = append(a.idle, w.worker)
 	delete(a.out, w)
 	cb := a.cfg.Circuit
+	if cb != nil {
+		// Successes first, so that the run's failures are weighed against
+		// them (a run's records succeeded but for its failures; in key
+		// mode, records skipped after a key's failure count too, which
+		// only makes the circuit slower to open).
+		cb.Succeeded(w.done - len(w.fails) - w.reported)
+	}
 	if w == a.probe {
 		a.probe = nil
 		switch {
@@ -257,9 +279,6 @@ func (a *partitionActor) workDone(c actor.Context, w *work) {
 		}
 	}
 	handled, retried := a.mode.done(c, w)
-	if cb != nil {
-		cb.Succeeded(handled)
-	}
 	if a.cfg.Hooks.Finished != nil {
 		a.cfg.Hooks.Finished(handled, len(w.fails), retried, 0)
 	}
@@ -283,7 +302,8 @@ func (a *partitionActor) failed(c actor.Context, x *rec, err error) bool {
 		// The downstream's failure, not the record's: it waits for the
 		// circuit to close, its attempt not spent.
 		a.cfg.Logger.Debug("record failed while the circuit is open; it waits, its retry budget untouched",
-			"offset", x.r.Offset, "attempt", x.attempt, "error", err)
+			"offset", x.r.Offset, "attempt", x.run(), "error", err)
+		x.free++
 		a.mode.retry(x)
 		return false
 	}
@@ -297,6 +317,10 @@ func (a *partitionActor) failed(c actor.Context, x *rec, err error) bool {
 		a.after(step.Delay, func() { root.Send(self, &due{x: x}) })
 		return true
 	case supervisor.DeadLetter:
+		if a.park != nil && step.Directive == supervisor.Retry {
+			a.parkLane(x) // its retries are spent, not for good: park its key
+			return false
+		}
 		a.deadLetter(c, x)
 	default:
 		a.cfg.Logger.Error("record failed for the last time; no dead-letter topic, skipping it",
@@ -331,7 +355,7 @@ func (a *partitionActor) deadLetter(c actor.Context, x *rec) {
 // write hands x to the dead-letter sink. It touches no actor state, so
 // that a retry's timer may call it.
 func (a *partitionActor) write(x *rec, self *actor.PID, root *actor.RootContext) {
-	f := Failure{Group: a.cfg.Group, Attempts: x.attempt, Err: x.lastErr, FailedAt: time.Now()}
+	f := Failure{Group: a.cfg.Group, Attempts: x.run(), Err: x.lastErr, FailedAt: time.Now()}
 	a.cfg.DeadLetter(x.r, f, func(err error) { root.Send(self, &deadDone{r: x, err: err}) })
 }
 
@@ -387,6 +411,9 @@ func (a *partitionActor) markRecord(r *kgo.Record, n int) { a.markThrough(r.Lead
 // dead-letter write is pending.
 func (a *partitionActor) maybeDrained(c actor.Context) {
 	if !a.draining || a.busy > 0 || a.deadInFlight > 0 || len(a.drainTo) == 0 {
+		return
+	}
+	if p := a.park; p != nil && (p.writes > 0 || p.running > 0) {
 		return
 	}
 	for _, to := range a.drainTo {

@@ -44,10 +44,18 @@ var (
 type rec struct {
 	r       *kgo.Record
 	seq     int64 // its place in the tracker (key and unordered modes)
-	attempt int   // the attempt about to run (or that ran last)
+	attempt int   // the attempt about to run (or that ran last), of its retry budget
+	// free counts its attempts that failed while the circuit was open:
+	// they spend none of its budget, yet the handler is told the true
+	// count (run).
+	free    int
 	lane    *lane // its key's lane (key mode)
 	lastErr error
 }
+
+// run is the number of the attempt about to run, as its handler sees it:
+// every attempt counts, those an outage took included.
+func (x *rec) run() int { return x.attempt + x.free }
 
 // entry is a record of key or unordered mode and its place in the tracker.
 type entry struct {

@@ -95,17 +95,28 @@ func (m *keyMode) accept(recs []*kgo.Record) {
 	m.tr.grow(len(recs))
 	m.sweep()
 	for _, r := range recs {
-		l, ok := m.lanes[string(r.Key)]
-		if !ok {
-			l = &lane{key: string(r.Key)}
-			m.lanes[l.key] = l
+		if m.a.park != nil {
+			if seq := m.tr.push(r); !m.a.parkAccept(r, seq) {
+				m.queue(r, seq)
+			}
+			continue
 		}
-		l.q = append(l.q, entry{r, m.tr.push(r)})
-		if l.ready {
-			m.readyRecs++
-		} else {
-			m.makeReady(l)
-		}
+		m.queue(r, m.tr.push(r))
+	}
+}
+
+// queue puts r, of tracker seq, in its key's lane.
+func (m *keyMode) queue(r *kgo.Record, seq int64) {
+	l, ok := m.lanes[string(r.Key)]
+	if !ok {
+		l = &lane{key: string(r.Key)}
+		m.lanes[l.key] = l
+	}
+	l.q = append(l.q, entry{r, seq})
+	if l.ready {
+		m.readyRecs++
+	} else {
+		m.makeReady(l)
 	}
 }
 
@@ -183,7 +194,7 @@ func (m *keyMode) next(idle, most int) *work {
 		}
 		first := 1
 		if l.head != nil {
-			first = l.head.attempt
+			first = l.head.run()
 		}
 		w.segs = append(w.segs, seg{lane: l, start: len(w.ents), end: len(w.ents) + k, first: first})
 		w.ents = append(w.ents, l.q[:k]...)

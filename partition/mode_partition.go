@@ -41,7 +41,7 @@ func (m *partitionMode) next(_, most int) *work {
 	w := m.a.newWork()
 	w.recs, w.first, w.stopOnFail = front[:n:n], 1, true
 	if m.head != nil {
-		w.first = m.head.attempt
+		w.first = m.head.run()
 	}
 	if n == len(front) {
 		m.seq[0] = nil

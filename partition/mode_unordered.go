@@ -40,7 +40,7 @@ func (m *unorderedMode) next(idle, most int) *work {
 		m.retries[0] = nil
 		m.retries = m.retries[1:]
 		w := m.a.newWork()
-		w.ents, w.first, w.retry = []entry{{x.r, x.seq}}, x.attempt, x
+		w.ents, w.first, w.retry = []entry{{x.r, x.seq}}, x.run(), x
 		return w
 	}
 	if len(m.pending) == 0 || m.pending[0].seq >= m.window() {

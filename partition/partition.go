@@ -164,6 +164,10 @@ type Config struct {
 	// time among them, and a failed attempt does not spend its record's
 	// retry budget (see [supervisor.Circuit]).
 	Circuit *supervisor.Circuit
+	// Park, when set, parks a record whose in-memory retries are spent in
+	// a retry topic instead of dead-lettering it, with every later record
+	// of its key (key ordering only; see [Park]).
+	Park *Park
 	// Mark records the next offset to commit (the offset after the last
 	// record of the finished prefix) with the leader epoch of that record.
 	Mark func(epoch int32, offset int64)
@@ -201,6 +205,9 @@ func (c Config) Validate() error {
 		if err := c.Pipeline.Policy.Validate(); err != nil {
 			return fmt.Errorf("partition config: Pipeline: %w", err)
 		}
+	}
+	if c.Park != nil {
+		return c.Park.validate(c)
 	}
 	return nil
 }

@@ -206,6 +206,9 @@ func ConsumerOptions(c config.Consumer) ([]actors.ConsumerOption, error) {
 	if c.FromBeginning != nil && !*c.FromBeginning {
 		opts = append(opts, actors.FromLatest())
 	}
+	if c.RetryTopic != "" {
+		opts = append(opts, actors.RetryTopic(c.RetryTopic, c.RetrySchedule...))
+	}
 	switch s := c.Circuit.Settings(); {
 	case c.Circuit.Off():
 		opts = append(opts, actors.NoCircuit())
