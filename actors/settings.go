@@ -89,6 +89,7 @@ type settings struct {
 	eventsParts    int32
 	tracerProvider trace.TracerProvider
 	producer       producerSettings
+	group          groupSettings
 
 	errs []error
 }
@@ -128,6 +129,9 @@ func (s *settings) validate() error {
 	}
 	if err := topics.ValidateName(s.eventsTopic); err != nil {
 		s.bad("actors.EventsTopic(%q): %v", s.eventsTopic, err)
+	}
+	if err := s.group.check(); err != nil {
+		s.errs = append(s.errs, err)
 	}
 	if s.consoleToken != "" && s.metricsListen == "" {
 		s.bad("actors.ConsoleAdmin: given without actors.ServeMetrics (the console is served on its listener)")
