@@ -41,8 +41,9 @@ type Func = func(context.Context, actors.Message[[]byte]) error
 // returned func is safe for concurrent use.
 //
 // New fails, naming the problem, when h selects no kind or more than one,
-// or when the selected kind is incomplete (an empty command, a missing or
-// malformed URL, a missing topic, a log file that cannot be opened).
+// when the selected kind is incomplete (an empty command, a missing or
+// malformed URL, a missing topic, a log file that cannot be opened), or
+// when it is exec in stream mode, whose handler actors NewStream builds.
 func New(h config.Handler, rt *actors.Runtime, stdout io.Writer) (Func, error) {
 	if stdout == nil {
 		stdout = os.Stdout
