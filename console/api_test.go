@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -260,6 +261,22 @@ func TestActionsRefuseBadInput(t *testing.T) {
 	}
 	if code := getJSON(t, s, "/api/deadletters/orders.dlq?limit=0", nil); code != http.StatusBadRequest {
 		t.Errorf("limit=0: %d, want 400", code)
+	}
+
+	// A record in the dead-letter topic that is not a dead letter has no
+	// destination: 422 naming the header, nothing produced.
+	before := actortest.EndOffsets(t, s.b, "orders.dlq")
+	actortest.Produce(t, s.b, "orders.dlq", actortest.Value("not a dead letter"))
+	after := actortest.EndOffsets(t, s.b, "orders.dlq")
+	var junk string
+	for p, e := range after {
+		if e > before[p] {
+			junk = fmt.Sprintf(`{"offsets":[{"partition":%d,"offset":%d}]}`, p, e-1)
+		}
+	}
+	code, body := postJSON(t, s, "/api/deadletters/orders.dlq/replay", junk, auth)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "has no actord.dlq.topic header") {
+		t.Errorf("replay of a record that is not a dead letter: %d %s, want 422 naming the header", code, body)
 	}
 	if end := actortest.EndOffsets(t, s.b, "orders"); end[0]+end[1] != 1 {
 		t.Errorf("orders ends at %v after refused replays, want its 1 record", end)

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -426,13 +427,21 @@ func (c *Console) replay(r *http.Request) (any, error) {
 		res.Replayed = map[string]int64{}
 	}
 	c.log.Info("console: dead letters replayed", "topic", topic, "to", req.To, "selected", len(req.Offsets), "replayed", res.Total, "error", err, "from", r.RemoteAddr)
-	if err != nil {
-		if ae, ok := err.(*apiError); ok {
-			return nil, ae
-		}
-		return nil, fmt.Errorf("replay of %s stopped after %d: %w", topic, res.Total, err)
+	var de *dlq.DestinationError
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.As(err, new(*apiError)):
+		return nil, err
+	case errors.Is(err, dlq.ErrUnknownTopic):
+		return nil, &apiError{http.StatusNotFound, err.Error()}
+	case errors.As(err, &de):
+		// A letter without a destination (or a stub): the request, not
+		// the server, is what cannot be done; the letters before it
+		// were replayed.
+		return nil, &apiError{http.StatusUnprocessableEntity, fmt.Sprintf("replay of %s stopped after %d: %v", topic, res.Total, err)}
 	}
-	return res, nil
+	return nil, fmt.Errorf("replay of %s stopped after %d: %w", topic, res.Total, err)
 }
 
 // replaySelected replays the letters of topic at req.Offsets with
