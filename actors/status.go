@@ -76,6 +76,13 @@ func (rt *Runtime) Status(ctx context.Context) (console.Status, error) {
 			if !h.Full() && !h.HasRoom() {
 				p.State = console.StateBackpressure
 			}
+			// Fetches or commits failing for a while, as Ready reports
+			// them (fetchHealth).
+			for _, fh := range []*fetchHealth{g.fetch, g.commit} {
+				if why := fh.troubleOf(k); why != "" && p.Error == "" {
+					p.State, p.Error = console.StateFailing, why
+				}
+			}
 			owned[k.topic] = append(owned[k.topic], p)
 		}
 		g.mu.Unlock()
@@ -341,4 +348,20 @@ func (rt *Runtime) newConsole() (*statusConsole, error) {
 	}
 	c := console.New(consoleSource{rt, cl}, console.Options{AdminToken: rt.s.consoleToken, Logger: rt.log})
 	return &statusConsole{Console: c, cl: cl}, nil
+}
+
+// troubleOf describes k's run of errors as trouble does, "" when k has
+// none, or it has not lasted fetchTroubleAfter, or it ended.
+func (h *fetchHealth) troubleOf(k tp) string {
+	if h == nil {
+		return ""
+	}
+	now := h.now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ft := h.parts[k]
+	if ft == nil || now.Sub(ft.last) >= fetchQuietAfter || now.Sub(ft.first) < fetchTroubleAfter {
+		return ""
+	}
+	return fmt.Sprintf("failing to %s for %v (%d errors): %s", h.verb, now.Sub(ft.first).Round(time.Second), ft.count, ft.err)
 }

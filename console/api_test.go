@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/actortest"
 	"github.com/actord/actord/console"
@@ -281,4 +285,65 @@ func TestActionsRefuseBadInput(t *testing.T) {
 	if end := actortest.EndOffsets(t, s.b, "orders"); end[0]+end[1] != 1 {
 		t.Errorf("orders ends at %v after refused replays, want its 1 record", end)
 	}
+}
+
+// TestAPIShowsFailingFetches: a partition whose fetches the broker keeps
+// refusing is failing, with the error /readyz names; once they are
+// served again it runs.
+func TestAPIShowsFailingFetches(t *testing.T) {
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "refused", 1)
+	var refuse atomic.Bool
+	b.Cluster().ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		b.Cluster().KeepControl()
+		if !refuse.Load() {
+			return nil, nil, false
+		}
+		fr := req.(*kmsg.FetchRequest)
+		resp := fr.ResponseKind().(*kmsg.FetchResponse)
+		for _, rt := range fr.Topics {
+			st := kmsg.NewFetchResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewFetchResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	// Every fetch names every partition, so the control answers them all.
+	rt := actortest.Runtime(t, b, actors.ServeMetrics("127.0.0.1:0"), actors.KafkaOptions(kgo.DisableFetchSessions()))
+	var handled atomic.Int64
+	if err := actors.Consume(rt, "refused", "reader", func(context.Context, actors.Message[string]) error {
+		handled.Add(1)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	actortest.Produce(t, b, "refused", actortest.Value("one"))
+	actortest.Eventually(t, 20*time.Second, "the first record", func() bool { return handled.Load() == 1 })
+	s := &shop{b: b, rt: rt, url: "http://" + rt.MetricsAddr()}
+	partition := func() console.Partition {
+		var st console.Status
+		getJSON(t, s, "/api/status", &st)
+		if c := find(st, "reader", "refused"); c != nil && len(c.Partitions) == 1 {
+			return c.Partitions[0]
+		}
+		return console.Partition{}
+	}
+	refuse.Store(true)
+	actortest.Eventually(t, 20*time.Second, "the partition failing, with the broker's error", func() bool {
+		p := partition()
+		return p.State == console.StateFailing && strings.Contains(p.Error, "failing to fetch") && strings.Contains(p.Error, "TOPIC_AUTHORIZATION_FAILED")
+	})
+	refuse.Store(false)
+	actortest.Produce(t, b, "refused", actortest.Value("two"))
+	actortest.Eventually(t, 30*time.Second, "the partition running again", func() bool {
+		p := partition()
+		return handled.Load() == 2 && p.State == console.StateRunning && p.Error == ""
+	})
 }

@@ -51,6 +51,10 @@ const (
 	// StateDraining: the group is stopping; in-flight records finish and
 	// are committed.
 	StateDraining = "draining"
+	// StateFailing: the partition's fetches (or commits) have kept
+	// failing for a second or more; Partition.Error says how. It is what
+	// /readyz reports.
+	StateFailing = "failing"
 	// StateCircuitOpen: the consumer's circuit breaker is open (its
 	// downstream looks unavailable): records wait, one probe at a time.
 	StateCircuitOpen = "circuit open"
@@ -181,4 +185,7 @@ type Partition struct {
 	InFlight int `json:"in_flight"`
 	// State is one of the State constants.
 	State string `json:"state"`
+	// Error is, in StateFailing, what fails, since when and the last
+	// error, as /readyz says it.
+	Error string `json:"error,omitempty"`
 }

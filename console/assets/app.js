@@ -70,7 +70,7 @@ function age(msv) {
   if (s < 7200) return (s / 60).toFixed(1) + " min";
   return (s / 3600).toFixed(1) + " h";
 }
-const stateSymbol = { running: "▶", backpressure: "⏸", paused: "⏸", draining: "⏹", stalled: "⚠", "circuit open": "⛔" };
+const stateSymbol = { running: "▶", backpressure: "⏸", paused: "⏸", draining: "⏹", stalled: "⚠", failing: "⚠", "circuit open": "⛔" };
 
 // chart is a small line chart of one or two series over the history.
 function chart(id, title, points, pick, pick2, unit) {
@@ -154,7 +154,8 @@ function renderConsumer(c) {
     chart("chart-failures", "retries · dead letters (dashed) per second", pts, (p) => p.retried_per_second, (p) => p.dead_lettered_per_second, "/s"));
   const rows = c.partitions.map((p) => el("tr", { "data-testid": "partition-row", "data-group": c.group, "data-topic": c.topic, "data-partition": p.partition },
     el("td", { class: "num" }, p.partition),
-    el("td", { class: "state state-" + p.state.replace(" ", "-"), "data-testid": "state" }, (stateSymbol[p.state] || "") + " " + p.state),
+    el("td", { class: "state state-" + p.state.replace(" ", "-"), "data-testid": "state" }, (stateSymbol[p.state] || "") + " " + p.state,
+      p.error ? el("div", { class: "error", "data-testid": "partition-error" }, el("small", {}, p.error)) : null),
     el("td", { class: "num", "data-testid": "committed" }, p.committed < 0 ? "none" : num(p.committed)),
     el("td", { class: "num", "data-testid": "end" }, num(p.end)),
     el("td", { class: "num", "data-testid": "lag" }, num(p.lag)),
