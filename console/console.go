@@ -254,14 +254,14 @@ func lagMs(p *Partition, oldest time.Time, now time.Time) int64 {
 	return max(0, now.Sub(oldest).Milliseconds())
 }
 
-// snapshot is the last status and the history, for the handlers.
+// snapshot is the last status, for the handlers.
 func (c *Console) snapshot() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.status
 }
 
-// series is every consumer's points, ordered as the status lists them.
+// seriesList is every consumer's points, ordered as the status lists them.
 func (c *Console) seriesList() []Series {
 	c.mu.Lock()
 	defer c.mu.Unlock()
