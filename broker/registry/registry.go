@@ -226,8 +226,15 @@ func (s *Server) apply(e entry) *httptest.ResponseRecorder {
 	if e.Query != "" {
 		target += "?" + e.Query
 	}
-	req := httptest.NewRequest(e.Method, target, strings.NewReader(e.Body))
 	rec := httptest.NewRecorder()
+	req, err := http.NewRequest(e.Method, target, strings.NewReader(e.Body))
+	if err != nil || !strings.HasPrefix(e.Path, "/") {
+		// A journal line that is not a request (a damaged file).
+		rec.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(rec.Body, "not a request: %s %q", e.Method, target)
+		return rec
+	}
+	req.RequestURI = target
 	s.inner.ServeHTTP(rec, req)
 	return rec
 }

@@ -249,3 +249,15 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func openAppend(dir string) (*os.File, error) {
 	return os.OpenFile(filepath.Join(dir, registry.JournalFile), os.O_WRONLY|os.O_APPEND, 0)
 }
+
+// A damaged journal line is one error at start naming the file and the
+// line, never a panic.
+func TestDamagedJournalIsAnError(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, registry.JournalFile), []byte(`{"method":"GET","path":"::bad"}`+"\n"), 0o644)
+	_, err := registry.Start(registry.Config{Listen: "127.0.0.1:0", DataDir: dir})
+	if err == nil || !strings.Contains(err.Error(), registry.JournalFile+" line 1") {
+		t.Fatalf("damaged journal: %v", err)
+	}
+}
