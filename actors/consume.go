@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -31,6 +32,8 @@ type consumer struct {
 	circuit *supervisor.Circuit
 	// park is the consumer's retry topic (RetryTopic), nil without one.
 	park *parking
+	// notes are the partitions' stall notes (stall.go), by partition.
+	notes sync.Map
 }
 
 // Delivery is what a service's own handler actor (ConsumeWith) receives:
@@ -201,6 +204,9 @@ func (c *consumer) partitionConfig(p int32) partition.Config {
 	}
 	if t := c.rt.tracing; t != nil {
 		cfg.Hooks.Attempt = t.attemptHook(c.group)
+	}
+	if c.rt.s.stallTimeout > 0 && cfg.Handle != nil {
+		cfg.Handle = c.note(p).wrap(cfg.Handle)
 	}
 	return cfg
 }

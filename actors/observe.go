@@ -56,6 +56,9 @@ func (rt *Runtime) Ready(ctx context.Context) error {
 			}
 		}
 	}
+	if err := rt.stall.err(); err != nil {
+		trouble = append(trouble, err.Error())
+	}
 	if len(trouble) > 0 {
 		return errors.New(strings.Join(trouble, "; "))
 	}

@@ -66,6 +66,9 @@ type Runtime struct {
 	router   *eventRouter
 	schemas  knownSchemas
 
+	// stall watches partitions for stalls (StallTimeout); nil when off or
+	// before Start.
+	stall *stallWatch
 	// tracing is nil when tracing is off (WithTracerProvider).
 	tracing *tracing
 
@@ -225,6 +228,12 @@ func (rt *Runtime) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if d := rt.s.stallTimeout; d > 0 {
+		rt.mu.Lock()
+		rt.stall = newStallWatch(rt, d)
+		rt.mu.Unlock()
+		go rt.stall.run()
+	}
 	if rt.console != nil {
 		rt.console.Start()
 	}
@@ -274,6 +283,9 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 		// Handlers and dead letters produce until the partitions are
 		// drained; leaving the groups, which can wait for a rebalance,
 		// comes last.
+		if rt.stall != nil {
+			rt.stall.close()
+		}
 		each(func(g *group) { g.quiesce(ctx) })
 		for _, cl := range rt.producing() {
 			if cl.BufferedProduceRecords() > 0 {
@@ -323,6 +335,9 @@ func (rt *Runtime) clientOpts(role string) []kgo.Opt {
 			group = ""
 		}
 		opts = append(opts, kgo.WithHooks(rt.tracing.clientHook(rt.s.clientID, group)))
+	}
+	if strings.HasPrefix(role, groupRolePrefix) {
+		opts = append(opts, rt.s.group.opts()...)
 	}
 	return append(opts, rt.s.kafkaOpts...)
 }

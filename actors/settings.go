@@ -90,6 +90,7 @@ type settings struct {
 	tracerProvider trace.TracerProvider
 	producer       producerSettings
 	group          groupSettings
+	stallTimeout   time.Duration
 
 	errs []error
 }
@@ -106,6 +107,7 @@ func defaultSettings() settings {
 		eventsTopic:    DefaultEventsTopic,
 		eventsParts:    1,
 		producer:       defaultProducerSettings(),
+		stallTimeout:   DefaultStallTimeout,
 	}
 }
 

@@ -109,7 +109,9 @@ func TestRecordJSONBinary(t *testing.T) {
 func TestProduceLongLine(t *testing.T) {
 	ctx := deadlineCtx(t, 60*time.Second)
 	addr := startTestBroker(t)
-	long := strings.Repeat("x", 1<<20)
+	// Past a batch (1,000,012 bytes: sent alone) and within the broker's
+	// max.message.bytes (1 MiB) uncompressed, as produce sends it by default.
+	long := strings.Repeat("x", 1<<20-1024)
 	out := mustRunCLI(t, ctx, "before\n"+long+"\nafter\n", "produce", "big", "--brokers", addr)
 	if want := "produced 3 records to big\n"; out != want {
 		t.Fatalf("produce stdout %q, want %q", out, want)

@@ -68,6 +68,11 @@ type Kafka struct {
 	// member's partitions sooner; too short expels members that pause.
 	// Default 45s.
 	SessionTimeout time.Duration `mapstructure:"session_timeout"`
+	// InstanceID, Balancer and GroupProtocol tune every consumer group of
+	// the process (config/groups.go).
+	InstanceID    string `mapstructure:"instance_id"`
+	Balancer      string `mapstructure:"balancer"`
+	GroupProtocol string `mapstructure:"group_protocol"`
 	// SASL authenticates the clients; empty mechanism means none.
 	SASL SASL `mapstructure:"sasl"`
 	// TLS encrypts the connections when Enabled.
@@ -159,6 +164,10 @@ type Runtime struct {
 	// partition (max.partition.fetch.bytes); a larger record batch still
 	// comes whole. Default 256 KiB.
 	FetchPartitionBytes int `mapstructure:"fetch_partition_bytes"`
+	// StallTimeout is how long a partition with records in flight may go
+	// without committing before it is reported stalled; 0 turns it off.
+	// Default actors.DefaultStallTimeout (5m).
+	StallTimeout time.Duration `mapstructure:"stall_timeout"`
 }
 
 // Events configures named events.
@@ -307,6 +316,8 @@ func Default() Config {
 			DialTimeout:      DefaultDialTimeout,
 			RequestTimeout:   actors.DefaultRequestTimeout,
 			SessionTimeout:   actors.DefaultSessionTimeout,
+			Balancer:         actors.BalanceCooperativeSticky.String(),
+			GroupProtocol:    actors.ProtocolClassic.String(),
 		},
 		Broker: Broker{
 			Listen:            DefaultBrokerListen,
@@ -319,6 +330,7 @@ func Default() Config {
 			DrainTimeout:        actors.DefaultDrainTimeout,
 			MaxInFlight:         actors.DefaultMaxInFlight,
 			FetchPartitionBytes: actors.DefaultFetchPartitionBytes,
+			StallTimeout:        actors.DefaultStallTimeout,
 		},
 		Events:   Events{Topic: actors.DefaultEventsTopic},
 		Log:      Log{Level: "info", Format: "text"},

@@ -290,6 +290,9 @@ func (c Config) problems() []*KeyError {
 	if n := c.Runtime.FetchPartitionBytes; n < 1024 || n > 1<<30 {
 		ck.add("runtime.fetch_partition_bytes", "must be between 1024 and 1073741824 (1 GiB), got %d", n)
 	}
+	if c.Runtime.StallTimeout < 0 {
+		ck.add("runtime.stall_timeout", "must be 0 (off) or positive, got %s", c.Runtime.StallTimeout)
+	}
 	ck.topic("events.topic", c.Events.Topic)
 	ck.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	ck.oneOf("log.format", c.Log.Format, "text", "json")
@@ -299,6 +302,7 @@ func (c Config) problems() []*KeyError {
 	c.HTTP.checkAdmin(&ck)
 	c.Tracing.check(&ck)
 	c.Producer.check(&ck)
+	c.Kafka.checkGroups(&ck)
 	seen := map[string]int{}
 	for i, t := range c.Topics {
 		key := fmt.Sprintf("topics[%d]", i)

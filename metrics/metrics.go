@@ -40,6 +40,9 @@ type Metrics struct {
 	// CircuitOpened and CircuitClosed count its openings and closings.
 	CircuitState                 *prometheus.GaugeVec
 	CircuitOpened, CircuitClosed *prometheus.CounterVec
+	// PartitionStalled is 1 for a partition whose committed offset has
+	// not moved for the stall timeout while it has records in flight.
+	PartitionStalled *prometheus.GaugeVec
 }
 
 // RegistererGatherer is a registry the instruments are registered on and
@@ -95,12 +98,14 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Times a consumer's circuit breaker opened."}, tg),
 		CircuitClosed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "actord_circuit_closed_total",
 			Help: "Times a consumer's circuit breaker closed after a successful probe."}, tg),
+		PartitionStalled: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "actord_partition_stalled",
+			Help: "1 while an assigned partition with records in flight has not committed for the stall timeout (runtime.stall_timeout), else 0."}, []string{"group", "topic", "partition"}),
 		EventsSkipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "actord_events_skipped_total",
 			Help: "Events that had no handler in this service: committed and skipped."}),
 	}
 	rg.MustRegister(m.Received, m.Handled, m.Failed, m.Retried, m.DeadLettered, m.Duration,
 		m.Rebalances, m.Produced, m.ProduceErrs, m.EventsSkipped, m.DeadLetterStubs,
-		m.CircuitState, m.CircuitOpened, m.CircuitClosed)
+		m.CircuitState, m.CircuitOpened, m.CircuitClosed, m.PartitionStalled)
 	return m
 }
 

@@ -139,6 +139,7 @@ func RuntimeOptions(cfg config.Config) ([]actors.RuntimeOption, error) {
 		actors.DrainTimeout(cfg.Runtime.DrainTimeout),
 		actors.DefaultMaxInFlightPerPartition(cfg.Runtime.MaxInFlight),
 		actors.FetchPartitionBytes(cfg.Runtime.FetchPartitionBytes),
+		actors.StallTimeout(cfg.Runtime.StallTimeout),
 		actors.EventsTopic(cfg.Events.Topic),
 		actors.EventsPartitions(int32(max(cfg.Broker.DefaultPartitions, 1))),
 		actors.WithLogger(Logger(cfg.Log, os.Stderr)),
@@ -151,6 +152,11 @@ func RuntimeOptions(cfg config.Config) ([]actors.RuntimeOption, error) {
 		return nil, fmt.Errorf("producer: %w", err)
 	}
 	opts = append(opts, prod...)
+	groups, err := cfg.Kafka.GroupOptions()
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	opts = append(opts, groups...)
 	if cfg.Events.Group != "" {
 		opts = append(opts, actors.EventsGroup(cfg.Events.Group))
 	}
