@@ -45,6 +45,13 @@ type group struct {
 	// for the log and Ready.
 	fetch, commit *fetchHealth
 
+	// pollWake cuts a poll short so that a partition queued in respawn
+	// is started without waiting for records of another partition.
+	pollWake pollWaker
+	// eos is the group's exactly-once side: its Transform consumers and
+	// their partitions' transactions (transact.go).
+	eos eosGroup
+
 	joined atomic.Bool
 	// closing is set once the group is being stopped: an assignment that
 	// comes while it leaves starts no partition actor.
@@ -111,6 +118,10 @@ func (g *group) start() error {
 		kgo.ConsumerGroup(g.name),
 		kgo.ConsumeTopics(g.topics()...),
 		kgo.ConsumeResetOffset(reset),
+		// Records of aborted transactions (an exactly-once producer's
+		// failed batches) are never delivered; for topics without
+		// transactions this costs nothing.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(g.rt.s.commitInterval),
 		kgo.AutoCommitCallback(g.committed),
@@ -145,14 +156,17 @@ func (g *group) poll(ctx context.Context) {
 		// Whole fetches: a paused partition has its buffered records
 		// dropped and fetched again on resume, so taking them in small
 		// slices would re-fetch the backlog over and over.
-		fetches := g.cl.PollFetches(ctx)
+		pctx, polled := g.pollWake.context(ctx)
+		fetches := g.cl.PollFetches(pctx)
+		polled()
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			g.cl.AllowRebalance()
 			return
 		}
 		var recreated []string
 		fetches.EachError(func(t string, p int32, err error) {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || pctx.Err() != nil && errors.Is(err, context.Canceled) {
+				// Cut short by pollWake: a respawn is waiting.
 				return
 			}
 			g.fetch.failed(t, p, err)
@@ -313,11 +327,22 @@ func (g *group) spawn(cl *kgo.Client, c *consumer, p int32) (*partition.Handle, 
 	cfg.Pause = func() { cl.PauseFetchPartitions(map[string][]int32{topic: {p}}) }
 	cfg.Resume = func() { cl.ResumeFetchPartitions(map[string][]int32{topic: {p}}) }
 	cfg.Room = g.wake
-	res, err := g.rt.sys.Root.RequestFuture(g.sup, &spawnReq{cfg: cfg}, 10*time.Second).Result()
+	tx, err := g.transactional(cl, c, p, &cfg)
 	if err != nil {
 		return nil, err
 	}
-	return res.(*partition.Handle), nil
+	res, err := g.rt.sys.Root.RequestFuture(g.sup, &spawnReq{cfg: cfg}, 10*time.Second).Result()
+	if err != nil {
+		if tx != nil {
+			tx.close(context.Background(), false)
+		}
+		return nil, err
+	}
+	h := res.(*partition.Handle)
+	if tx != nil {
+		g.eos.bind(h, tx)
+	}
+	return h, nil
 }
 
 // committed logs a failed interval commit: the records stay uncommitted
@@ -350,6 +375,7 @@ func (g *group) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][
 		if g.recreated[k.topic] {
 			// The topic these records came from is gone.
 			h.Drop()
+			g.eos.drop(h, -1)
 			delete(hs, k)
 		}
 	}
@@ -374,6 +400,8 @@ func (g *group) drainAndCommit(ctx context.Context, hs map[tp]*partition.Handle)
 		}()
 	}
 	wg.Wait()
+	// Exactly-once partitions commit their offsets in their transactions.
+	g.eos.commit(ctx, hs)
 	cctx, cancel := context.WithTimeout(ctx, g.rt.s.requestTimeout)
 	defer cancel()
 	if err := g.cl.CommitMarkedOffsets(cctx); err != nil {
@@ -387,6 +415,7 @@ func (g *group) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) 
 	g.rt.metrics.Rebalances.WithLabelValues(g.name, "lost").Inc()
 	for _, h := range g.take(lost) {
 		h.Drop()
+		g.eos.drop(h, -1)
 	}
 	if len(lost) > 0 {
 		g.log.Warn("partitions lost", "partitions", fmt.Sprint(lost))
@@ -430,10 +459,13 @@ func (g *group) crashed(pid *actor.PID) {
 		if h.PID().Equal(pid) {
 			delete(g.parts, k)
 			h.Drop()
-			g.respawn = append(g.respawn, respawn{k, h.ResumeOffset()})
+			// An exactly-once partition starts again where its
+			// transactions committed, not where its actor marked.
+			g.respawn = append(g.respawn, respawn{k, g.eos.drop(h, h.ResumeOffset())})
 		}
 	}
 	g.wake()
+	g.pollWake.wake()
 }
 
 type respawn struct {

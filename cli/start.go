@@ -106,6 +106,13 @@ func (a *app) declare(rt *actors.Runtime, c config.Consumer, reg schema.Registry
 	if err != nil {
 		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
 	}
+	if c.ExactlyOnce {
+		tf, err := handler.NewTransform(c.Handler)
+		if err != nil {
+			return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+		}
+		return actors.Transform(rt, c.Topic, c.Group, tf, opts...)
+	}
 	return actors.Consume(rt, c.Topic, c.Group, fn, opts...)
 }
 

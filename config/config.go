@@ -77,6 +77,10 @@ type Kafka struct {
 	SASL SASL `mapstructure:"sasl"`
 	// TLS encrypts the connections when Enabled.
 	TLS TLS `mapstructure:"tls"`
+	// TransactionalIDPrefix starts the transactional ID of each partition
+	// of an exactly-once consumer (config/exactlyonce.go). Empty means
+	// actors.DefaultTransactionalIDPrefix.
+	TransactionalIDPrefix string `mapstructure:"transactional_id_prefix"`
 }
 
 // SASL holds client credentials. Password is never logged.
@@ -246,6 +250,9 @@ type Consumer struct {
 	Handler       Handler `mapstructure:"handler"`
 	// Circuit is the consumer's circuit breaker (on by default).
 	Circuit Circuit `mapstructure:"circuit"`
+	// ExactlyOnce writes a forward handler's records and the consumed
+	// offsets in one transaction per batch (config/exactlyonce.go).
+	ExactlyOnce bool `mapstructure:"exactly_once"`
 	// RetryTopic and RetrySchedule park records whose retries are spent,
 	// with their key's later records, instead of dead-lettering them
 	// (actors.RetryTopic; key ordering only).

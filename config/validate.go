@@ -467,6 +467,7 @@ func (cs Consumer) check(ck *checker, key string) {
 	}
 	cs.Handler.check(ck, key+".handler", cs.Topic)
 	cs.Circuit.check(ck, key+".circuit")
+	cs.checkExactlyOnce(ck, key)
 	cs.checkParking(ck, key)
 	cs.checkExecStream(ck, key)
 }

@@ -147,6 +147,9 @@ func RuntimeOptions(cfg config.Config) ([]actors.RuntimeOption, error) {
 	if cfg.Kafka.ClientID != "" {
 		opts = append(opts, actors.ClientID(cfg.Kafka.ClientID))
 	}
+	if p := cfg.Kafka.TransactionalIDPrefix; p != "" {
+		opts = append(opts, actors.TransactionalIDPrefix(p))
+	}
 	prod, err := cfg.Producer.Options()
 	if err != nil {
 		return nil, fmt.Errorf("producer: %w", err)
