@@ -33,7 +33,10 @@ type (
 // and dead-letter writes, marking, and the drain. Where records wait and
 // which may run next is its mode's.
 type partitionActor struct {
-	h    *Handle
+	h *Handle
+	// self is the actor's PID, from its Started on: Handle.pid is set
+	// only once Spawn returns, which the actor may outrun.
+	self *actor.PID
 	cfg  *Config
 	ctx  context.Context
 	mode mode
@@ -86,6 +89,7 @@ func newPartitionActor(h *Handle, ctx context.Context) *partitionActor {
 func (a *partitionActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actor.Started:
+		a.self = c.Self()
 		a.start(c)
 	case *batch:
 		if a.park != nil && !a.park.loaded {
@@ -332,7 +336,7 @@ func (a *partitionActor) failed(c actor.Context, x *rec, err error) bool {
 
 // after runs fn after d unless the actor stops first.
 func (a *partitionActor) after(d time.Duration, fn func()) {
-	self, root := a.h.pid, a.h.root
+	self, root := a.self, a.h.root
 	k := &timerKey{}
 	a.timers[k] = time.AfterFunc(d, func() {
 		fn()

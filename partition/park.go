@@ -196,7 +196,8 @@ func (a *partitionActor) parkLoaded(c actor.Context, m *parkLoaded) {
 			return
 		}
 		a.cfg.Logger.Error("cannot read the retry topic back; trying again in 1s", "error", m.err)
-		a.after(time.Second, func() { a.h.root.Send(a.h.pid, &parkRetryLoad{}) })
+		self, root := c.Self(), c.ActorSystem().Root
+		a.after(time.Second, func() { root.Send(self, &parkRetryLoad{}) })
 		return
 	}
 	byOffset := map[int64]*parked{}
@@ -307,7 +308,7 @@ func (a *partitionActor) parkWrite(e *parked, kind ParkKind) {
 // parkSend writes pr (for e, nil for a marker) and brings the outcome back.
 func (a *partitionActor) parkSend(pr ParkRecord, e *parked) {
 	a.park.writes++
-	self, root := a.h.pid, a.h.root
+	self, root := a.self, a.h.root
 	a.park.cfg.Write(pr, func(err error) { root.Send(self, &parkWritten{e: e, pr: pr, err: err}) })
 }
 
