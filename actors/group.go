@@ -136,7 +136,10 @@ func (g *group) start() error {
 	if err != nil {
 		return fmt.Errorf("group %s: kafka client: %w", g.name, err)
 	}
+	// Under mu: a metrics scrape may look at the client while Start runs.
+	g.mu.Lock()
 	g.cl = cl
+	g.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	g.stopPoll = cancel
 	g.polled = make(chan struct{})

@@ -152,12 +152,15 @@ func (rt *Runtime) partitionStats() []metrics.PartitionStat {
 	rt.mu.Unlock()
 	var out []metrics.PartitionStat
 	for _, g := range groups {
-		if g.cl == nil {
-			continue
+		g.mu.Lock()
+		cl := g.cl
+		g.mu.Unlock()
+		if cl == nil {
+			continue // not started yet
 		}
 		lags := map[tp]int64{}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		l, err := kadm.NewClient(g.cl).Lag(ctx, g.name)
+		l, err := kadm.NewClient(cl).Lag(ctx, g.name)
 		cancel()
 		if err == nil {
 			l.Each(func(dl kadm.DescribedGroupLag) {
