@@ -159,6 +159,9 @@ type stallSample struct {
 	resume   int64
 	inFlight int
 	note     *stallNote
+	// circuit: the consumer's circuit is open, a known and handled state
+	// in which nothing is expected to move.
+	circuit bool
 }
 
 // look compares every assigned partition's marked offset with the last
@@ -176,10 +179,12 @@ func (w *stallWatch) look(now time.Time) {
 		g.mu.Lock()
 		for k, h := range g.parts {
 			var note *stallNote
+			open := false
 			if c := g.consumers[k.topic]; c != nil {
 				note = c.note(k.partition)
+				open = c.circuit != nil && c.circuit.Open()
 			}
-			samples = append(samples, stallSample{stallKey{g.name, k}, h.ResumeOffset(), h.InFlight(), note})
+			samples = append(samples, stallSample{stallKey{g.name, k}, h.ResumeOffset(), h.InFlight(), note, open})
 		}
 		g.mu.Unlock()
 	}
@@ -193,7 +198,7 @@ func (w *stallWatch) look(now time.Time) {
 			st = &stallState{mark: s.resume, since: now}
 			w.parts[s.key] = st
 		}
-		if s.resume != st.mark || s.inFlight == 0 {
+		if s.resume != st.mark || s.inFlight == 0 || s.circuit {
 			if st.stalled != "" {
 				w.rt.log.Info("partition moving again", "group", s.key.group, "topic", s.key.topic, "partition", s.key.partition, "offset", s.resume)
 				w.gauge(s.key).Set(0)

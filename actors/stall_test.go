@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,4 +117,40 @@ func TestStallTimeoutRefusesNegative(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "actors.StallTimeout(-1s): must be 0 (off) or positive") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// While the consumer's circuit is open (the downstream unavailable) its
+// partitions do not move, and the stall detector stays quiet: an open
+// circuit is a known, handled state. Once the downstream is back, the
+// records flow and nothing was reported.
+func TestStallTimeoutIsQuietWhileTheCircuitIsOpen(t *testing.T) {
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "down", 1)
+	rt := actortest.Runtime(t, b, actors.StallTimeout(time.Second))
+	var up atomic.Bool
+	err := actors.Consume(rt, "down", "waiters", func(ctx context.Context, m actors.Message[string]) error {
+		if !up.Load() {
+			return actors.Unavailable(errors.New("downstream down"))
+		}
+		return nil
+	}, fastRetries(), actors.WithCircuit(actors.CircuitSettings{ProbeInitial: 200 * time.Millisecond, ProbeMax: 400 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	actortest.Produce(t, b, "down", actortest.Value("a"), actortest.Value("b"))
+	// Three stall timeouts with the circuit open, each look finding the
+	// partition unmoved: none may report it.
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := rt.Ready(context.Background()); err != nil && strings.Contains(err.Error(), "stalled") {
+			t.Fatalf("Ready reports a stall while the circuit is open: %v", err)
+		}
+		if g := stalledGauge(rt, "waiters", "down", "0"); g != 0 {
+			t.Fatalf("actord_partition_stalled %v while the circuit is open", g)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	up.Store(true)
+	actortest.WaitCommittedToEnd(t, b, "waiters", "down")
 }
