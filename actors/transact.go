@@ -136,6 +136,50 @@ type eosGroup struct {
 	mu         sync.Mutex
 	transforms map[string]*transform
 	txns       map[*partition.Handle]*transactor
+	// refused are the records (by partition and offset) whose outputs
+	// were in a produce the broker refused for good (a record batch too
+	// large, an invalid record). A refusal names a whole batch of
+	// outputs, so such a record is a suspect: when it runs again after
+	// the abort, its outputs go in a transaction of their own (addAlone);
+	// refused there, it is sure, fails for good and is dead-lettered, so
+	// that the partition moves on.
+	refused map[tp]map[int64]refusal
+}
+
+// refusal is why the broker refused outputs of a record, and whether
+// they were its own alone.
+type refusal struct {
+	err  error
+	sure bool
+}
+
+// refuse records that the broker refused outputs of the record at offset
+// of k for good, among others unless sure.
+func (e *eosGroup) refuse(k tp, offset int64, err error, sure bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.refused == nil {
+		e.refused = map[tp]map[int64]refusal{}
+	}
+	if e.refused[k] == nil {
+		e.refused[k] = map[int64]refusal{}
+	}
+	e.refused[k][offset] = refusal{err: err, sure: sure || e.refused[k][offset].sure}
+}
+
+// refusalOf is what the broker refused of the record at offset of k.
+func (e *eosGroup) refusalOf(k tp, offset int64) (refusal, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f, ok := e.refused[k][offset]
+	return f, ok
+}
+
+// accepted forgets a suspect whose outputs the broker took alone.
+func (e *eosGroup) accepted(k tp, offset int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.refused[k], offset)
 }
 
 func (e *eosGroup) declare(topic string, tf *transform) {
@@ -275,6 +319,8 @@ type transactor struct {
 	first     int64
 	committed int64
 	closed    bool
+	// aborted is the cause of the abort that closed t, if one did.
+	aborted error
 }
 
 // errTransactionClosed fails what is handed to a transaction that was
@@ -363,11 +409,19 @@ func (t *transactor) add(ctx context.Context, r *kgo.Record, outs []*kgo.Record)
 			return Permanent(fmt.Errorf("transform output %d of %d has no topic", i+1, len(outs)))
 		}
 	}
+	k := tp{t.topic, t.part}
+	f, suspect := t.g.eos.refusalOf(k, r.Offset)
+	if suspect && f.sure && len(outs) > 0 {
+		return Permanent(fmt.Errorf("the broker refused an output of this record: %w", f.err))
+	}
 	t.mu.Lock()
 	if t.closed || t.failed.Load() != nil {
 		t.mu.Unlock()
 		<-ctx.Done()
 		return fmt.Errorf("%w: %w", errTransactionClosed, ctx.Err())
+	}
+	if suspect && len(outs) > 0 {
+		return t.addAlone(ctx, r, outs)
 	}
 	if len(outs) > 0 {
 		if err := t.begin(); err != nil {
@@ -375,13 +429,80 @@ func (t *transactor) add(ctx context.Context, r *kgo.Record, outs []*kgo.Record)
 			<-ctx.Done()
 			return fmt.Errorf("%w: %w", errTransactionClosed, ctx.Err())
 		}
+		off := r.Offset
 		for _, o := range outs {
-			t.cl.Produce(t.g.rt.traceFrom(r), o, t.produced)
+			t.cl.Produce(t.g.rt.traceFrom(r), o, func(_ *kgo.Record, err error) {
+				if err != nil && refusedForGood(err) {
+					t.g.eos.refuse(k, off, err, false)
+				}
+				t.produced(nil, err)
+			})
 		}
 	}
 	t.advance(r)
 	t.mu.Unlock()
 	return nil
+}
+
+// addAlone is add for a suspect record (see eosGroup.refused): it
+// commits the open transaction, then writes r's outputs in a
+// transaction of their own and waits for them. If the broker refuses
+// them for good, that transaction is aborted (it holds nothing else),
+// and r fails for good, to be dead-lettered. t.mu is held; addAlone
+// unlocks it.
+func (t *transactor) addAlone(ctx context.Context, r *kgo.Record, outs []*kgo.Record) error {
+	k := tp{t.topic, t.part}
+	cctx, cancel := context.WithTimeout(context.Background(), t.g.rt.s.requestTimeout)
+	defer cancel()
+	gone := func(err error) error {
+		t.fail(err)
+		t.mu.Unlock()
+		<-ctx.Done()
+		return fmt.Errorf("%w: %w", errTransactionClosed, ctx.Err())
+	}
+	if err := t.commitLocked(cctx); err != nil {
+		return gone(err)
+	}
+	if err := t.begin(); err != nil {
+		return gone(err)
+	}
+	var mu sync.Mutex
+	var perr error
+	for _, o := range outs {
+		t.cl.Produce(t.g.rt.traceFrom(r), o, func(_ *kgo.Record, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if perr == nil {
+				perr = err
+			}
+		})
+	}
+	if err := t.cl.Flush(cctx); err != nil {
+		return gone(t.abort(cctx, fmt.Errorf("flushing the transaction: %w", err)))
+	}
+	mu.Lock()
+	err := perr
+	mu.Unlock()
+	switch {
+	case err == nil:
+		t.g.eos.accepted(k, r.Offset)
+		t.advance(r)
+		t.mu.Unlock()
+		return nil
+	case !refusedForGood(err):
+		return gone(t.abort(cctx, err))
+	}
+	if aerr := t.cl.AbortBufferedRecords(cctx); aerr != nil {
+		return gone(t.abort(cctx, aerr))
+	}
+	if aerr := t.cl.EndTransaction(cctx, kgo.TryAbort); aerr != nil {
+		t.open = false
+		return gone(t.abort(cctx, aerr))
+	}
+	t.open = false
+	t.g.eos.refuse(k, r.Offset, err, true)
+	t.mu.Unlock()
+	return Permanent(fmt.Errorf("the broker refused an output of this record: %w", err))
 }
 
 // begin opens a transaction if none is open. t.mu is held.
@@ -491,8 +612,14 @@ func (t *transactor) run() {
 func (t *transactor) commit(ctx context.Context) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.commitLocked(ctx)
+}
+
+// commitLocked is commit with t.mu held. On a transactor closed by an
+// abort it returns the abort's cause.
+func (t *transactor) commitLocked(ctx context.Context) error {
 	if t.closed {
-		return nil
+		return t.aborted
 	}
 	if ferr := t.failed.Load(); ferr != nil {
 		return t.abort(ctx, *ferr)
@@ -608,7 +735,7 @@ func retryConcurrent(ctx context.Context, fn func() error) error {
 // partition must start again from the last committed offset. t.mu is
 // held.
 func (t *transactor) abort(ctx context.Context, cause error) error {
-	t.closed = true
+	t.closed, t.aborted = true, cause
 	if t.open {
 		if err := t.cl.AbortBufferedRecords(ctx); err != nil {
 			t.log.Warn("aborting buffered records", "error", err)

@@ -2,6 +2,7 @@ package actors_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"strconv"
 	"strings"
@@ -205,5 +206,46 @@ func TestTransformHandsPartitionsOverOnce(t *testing.T) {
 	}
 	if len(txns) != 0 {
 		t.Errorf("transactions left ongoing: %v", txns)
+	}
+}
+
+// An output the broker refuses for good (larger than the output topic's
+// max.message.bytes) aborts its transaction; the records whose outputs
+// were in the refused produce run again, each suspect's outputs in a
+// transaction of their own, so the one refused alone fails for good and
+// is dead-lettered, and the partition moves on: every other output once.
+func TestTransformDeadLettersARecordWhoseOutputIsRefused(t *testing.T) {
+	b := actortest.Broker(t)
+	const n = 300
+	actortest.CreateTopic(t, b, "in", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), actortest.Timeout)
+	defer cancel()
+	limit := "1024"
+	resp, err := kadm.NewClient(actortest.Client(t, b)).CreateTopic(ctx, 1, 1, map[string]*string{"max.message.bytes": &limit}, "out")
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce(t, b, "in", n, 10)
+	rt := actortest.Runtime(t, b)
+	err = actors.Transform(rt, "in", "copier", func(_ context.Context, m actors.Message[[]byte]) ([]*kgo.Record, error) {
+		v := m.Value
+		if string(v) == "150" {
+			v = make([]byte, 8<<10) // random: no compression brings it under the limit
+			_, _ = rand.Read(v)
+		}
+		return []*kgo.Record{{Topic: "out", Key: m.Key, Value: v}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	actortest.WaitCommittedToEnd(t, b, "copier", "in")
+	checkOnce(t, actortest.ReadCommitted(t, b, "out"), n, 150)
+	dead := actortest.ReadCommitted(t, b, "in.dlq")
+	if len(dead) != 1 || string(dead[0].Value) != "150" || !strings.Contains(header(dead[0], actors.HeaderDLQError), "MESSAGE_TOO_LARGE") {
+		t.Fatalf("dead letters: %d, want record 150 with the broker's refusal", len(dead))
 	}
 }
