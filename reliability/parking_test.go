@@ -98,9 +98,11 @@ func TestParking(t *testing.T) {
 		t.Errorf("the parked key's records arrived %v, want its %d records once each, in offset order", offs, want)
 	}
 	checkKeyOrder(t, "the runs", srv.handled())
-	if dead := deadLettered(t, addr, topic+".dlq"); dead != 0 {
+	dead := deadLettered(t, addr, topic+".dlq")
+	if dead != 0 {
 		t.Errorf("%d records dead-lettered, want 0", dead)
 	}
+	f.add("dead_lettered", dead)
 	f.add("parked_key_records", want)
 	f.add("sigkills_while_parked", 2)
 	f.report(t)
