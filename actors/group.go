@@ -51,6 +51,8 @@ type group struct {
 	// eos is the group's exactly-once side: its Transform consumers and
 	// their partitions' transactions (transact.go).
 	eos eosGroup
+	// batches are the group's ConsumeBatch consumers (batch.go).
+	batches batchGroup
 
 	joined atomic.Bool
 	// closing is set once the group is being stopped: an assignment that
@@ -330,6 +332,7 @@ func (g *group) spawn(cl *kgo.Client, c *consumer, p int32) (*partition.Handle, 
 	cfg.Pause = func() { cl.PauseFetchPartitions(map[string][]int32{topic: {p}}) }
 	cfg.Resume = func() { cl.ResumeFetchPartitions(map[string][]int32{topic: {p}}) }
 	cfg.Room = g.wake
+	g.batching(&cfg)
 	tx, err := g.transactional(cl, c, p, &cfg)
 	if err != nil {
 		return nil, err

@@ -63,10 +63,12 @@ func (m *partitionMode) progress(w *work, upTo int) {
 func (m *partitionMode) done(c actor.Context, w *work) (handled, retried int) {
 	m.busy = false
 	ok, ferr := w.succeeded()
-	handled = max(ok-w.reported, 0)
-	if handled > 0 {
-		m.a.markRecord(w.recs[ok-1], handled)
+	finished := max(ok-w.reported, 0)
+	if finished > 0 {
+		m.a.markRecord(w.recs[ok-1], finished)
 	}
+	// A batch run's dead letters are finished, not handled.
+	handled = max(finished-w.dead, 0)
 	if ok > 0 {
 		m.head = nil // the head ran through
 	}

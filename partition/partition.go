@@ -149,6 +149,9 @@ type Config struct {
 
 	// Handle runs records inline in the runtime's handler actors.
 	Handle HandlerFunc
+	// Batch, when set instead of Handle, runs records in batches
+	// (partition mode only; see [Batch]).
+	Batch *Batch
 	// HandlerProps, when set instead of Handle, builds the service's own
 	// handler actors: each receives *Delivery messages and must call Done.
 	HandlerProps *actor.Props
@@ -196,14 +199,19 @@ func (c Config) Validate() error {
 		return fmt.Errorf("partition config: MaxInFlight %d is negative", c.MaxInFlight)
 	case c.HandlerTimeout < 0:
 		return fmt.Errorf("partition config: HandlerTimeout %v is negative", c.HandlerTimeout)
-	case c.Handle == nil && c.HandlerProps == nil:
-		return errors.New("partition config: neither Handle nor HandlerProps is set")
+	case c.Handle == nil && c.HandlerProps == nil && c.Batch == nil:
+		return errors.New("partition config: none of Handle, HandlerProps and Batch is set")
 	case c.Handle != nil && c.HandlerProps != nil:
 		return errors.New("partition config: both Handle and HandlerProps are set")
 	}
 	if c.Pipeline.Policy != (supervisor.Policy{}) {
 		if err := c.Pipeline.Policy.Validate(); err != nil {
 			return fmt.Errorf("partition config: Pipeline: %w", err)
+		}
+	}
+	if c.Batch != nil {
+		if err := c.Batch.validate(c); err != nil {
+			return err
 		}
 	}
 	if c.Park != nil {

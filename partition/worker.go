@@ -41,6 +41,9 @@ type work struct {
 	// work runs, and reported is how many of those it has finished.
 	progress atomic.Int32
 	reported int
+	// dead are the records of a batch run (Config.Batch) that it
+	// dead-lettered or skipped itself: finished, not handled.
+	dead int
 }
 
 type failed struct {
@@ -133,6 +136,10 @@ func (h *handlerActor) Receive(c actor.Context) {
 }
 
 func (h *handlerActor) run(c actor.Context, w *work) {
+	if h.cfg.Batch != nil {
+		h.runBatch(w)
+		return
+	}
 	timed := h.cfg.Hooks.Attempts != nil
 	if timed {
 		h.clock.begin(h.cfg.Hooks.Attempts)

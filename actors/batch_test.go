@@ -1,0 +1,194 @@
+package actors_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/actors"
+	"github.com/actord/actord/actortest"
+)
+
+// batches records what a batch handler saw: every batch's values in
+// order.
+type batches struct {
+	mu  sync.Mutex
+	all [][]string
+}
+
+func (b *batches) add(ms []actors.Message[[]byte]) {
+	vs := make([]string, len(ms))
+	for i, m := range ms {
+		vs[i] = string(m.Value)
+	}
+	b.mu.Lock()
+	b.all = append(b.all, vs)
+	b.mu.Unlock()
+}
+
+// firstSeen is each value's first handling, in the order handled.
+func (b *batches) firstSeen() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, vs := range b.all {
+		for _, v := range vs {
+			if !seen[v] {
+				seen[v] = true
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// A batch of 500 with one poison record: the batch is retried, then
+// bisected; exactly the poison is dead-lettered, with its own headers,
+// the 499 others are handled (in offset order) and committed, and the
+// metrics count records.
+func TestConsumeBatchDeadLettersOnlyThePoison(t *testing.T) {
+	b := actortest.Broker(t)
+	const n = 500
+	actortest.CreateTopic(t, b, "orders", 1)
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Value: []byte(strconv.Itoa(i))}
+	}
+	recs[321] = &kgo.Record{Value: []byte("poison"), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t-321")}}}
+	actortest.Produce(t, b, "orders", recs...)
+	rt := actortest.Runtime(t, b, actors.ServeMetrics("127.0.0.1:0"))
+	seen := &batches{}
+	err := actors.ConsumeBatch(rt, "orders", "billing", n, func(_ context.Context, ms []actors.Message[[]byte]) error {
+		seen.add(ms)
+		for _, m := range ms {
+			if string(m.Value) == "poison" {
+				return errors.New("a poison record in the batch")
+			}
+		}
+		return nil
+	}, actors.MaxRetries(2), fastRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	l := actortest.WaitDeadLetters(t, b, "orders.dlq", 1)
+	actortest.WaitCommittedToEnd(t, b, "billing", "orders")
+	if len(l) != 1 || string(l[0].Value) != "poison" || l[0].Offset != 321 || l[0].Attempts < 3 {
+		t.Fatalf("dead letters %+v, want the poison record at offset 321", l)
+	}
+	if v, ok := headerOf(l[0].Headers, "trace"); !ok || v != "t-321" {
+		t.Errorf("dead letter headers %v: the record's own header is lost", l[0].Headers)
+	}
+	if got := actortest.ReadTopic(t, b, "orders.dlq", 1); len(got) != 1 {
+		t.Errorf("orders.dlq holds %d records", len(got))
+	}
+	first := seen.firstSeen()
+	var handled []string
+	for _, v := range first {
+		if v != "poison" {
+			handled = append(handled, v)
+		}
+	}
+	if len(handled) != n-1 {
+		t.Fatalf("handled %d distinct records, want %d", len(handled), n-1)
+	}
+	for i, v := range handled {
+		want := i
+		if i >= 321 {
+			want = i + 1
+		}
+		if v != strconv.Itoa(want) {
+			t.Fatalf("record %s handled %dth: out of offset order", v, i)
+		}
+	}
+	// The first batch was all 500, and the bisection ran fewer than the
+	// 500 single records a per-record fallback would.
+	seen.mu.Lock()
+	firstLen, runs := len(seen.all[0]), len(seen.all)
+	seen.mu.Unlock()
+	if firstLen != n {
+		t.Errorf("first batch of %d records, want %d", firstLen, n)
+	}
+	if runs > 3+2*9+2 {
+		t.Errorf("%d handler runs for one poison in 500", runs)
+	}
+	_, body := scrape(t, "http://"+rt.MetricsAddr()+"/metrics")
+	tg := []string{`topic="orders"`, `group="billing"`}
+	if got := metricValue(t, body, "actord_records_dead_lettered_total", tg...); got != 1 {
+		t.Errorf("dead-lettered metric %v, want 1", got)
+	}
+	if got := metricValue(t, body, "actord_records_handled_total", tg...); got != n-1 {
+		t.Errorf("handled metric %v, want %d records", got, n-1)
+	}
+}
+
+func headerOf(hs []kgo.RecordHeader, k string) (string, bool) {
+	for _, h := range hs {
+		if h.Key == k {
+			return string(h.Value), true
+		}
+	}
+	return "", false
+}
+
+// A handler that names its failures fails only those: the others of the
+// batch are handled once, the named one (permanent) is dead-lettered at
+// once without retrying the batch.
+func TestConsumeBatchFailRecordsNamesTheFailures(t *testing.T) {
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 2)
+	produce(t, b, "orders", 200, 10)
+	rt := actortest.Runtime(t, b)
+	seen := newCounter()
+	err := actors.ConsumeBatch(rt, "orders", "billing", 100, func(_ context.Context, ms []actors.Message[int]) error {
+		var bad []int
+		for i, m := range ms {
+			if m.Value == 77 {
+				bad = append(bad, i)
+				continue
+			}
+			seen.add(strconv.Itoa(m.Value))
+		}
+		if bad != nil {
+			return actors.FailRecords(actors.Permanent(errors.New("no price for order 77")), bad...)
+		}
+		return nil
+	}, fastRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	l := actortest.WaitDeadLetters(t, b, "orders.dlq", 1)
+	actortest.WaitCommittedToEnd(t, b, "billing", "orders")
+	if string(l[0].Value) != "77" || l[0].Error != "no price for order 77" {
+		t.Errorf("dead letter %+v, want order 77", l[0])
+	}
+	if seen.distinct() != 199 || seen.dups() != 0 {
+		t.Errorf("handled %d distinct, %d twice; want 199 once each", seen.distinct(), seen.dups())
+	}
+}
+
+func TestConsumeBatchRefusesBadSizesAndOrdering(t *testing.T) {
+	b := actortest.Broker(t)
+	rt := actortest.Runtime(t, b)
+	fn := func(context.Context, []actors.Message[[]byte]) error { return nil }
+	for _, tc := range []struct {
+		size int
+		opts []actors.ConsumerOption
+		want string
+	}{
+		{0, nil, "batch size 0: must be between 1 and 512"},
+		{513, nil, "batch size 513"},
+		{10, []actors.ConsumerOption{actors.Ordering(actors.ByKey)}, "runs in partition order only"},
+	} {
+		if err := actors.ConsumeBatch(rt, "orders", "g", tc.size, fn, tc.opts...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("size %d: %v, want %q", tc.size, err, tc.want)
+		}
+	}
+}
