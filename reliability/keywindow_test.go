@@ -146,9 +146,11 @@ consumers:
 		if atKill[slowP] > holdAt {
 			t.Errorf("%s: committed %d of partition %d past the held record at %d", name, atKill[slowP], slowP, holdAt)
 		}
-		// The window was used: the other keys ran well past the commit.
-		if past[slowP] < maxInFlight/2 {
-			t.Errorf("%s: handled %d records past the commit at %d, want at least %d: the other keys should run on", name, past[slowP], atKill[slowP], maxInFlight/2)
+		// The window was used: the other keys ran past the commit (less
+		// than the window when records of other keys were packed behind
+		// the held one in its handler actor's run).
+		if past[slowP] < maxInFlight/10 {
+			t.Errorf("%s: handled %d records past the commit at %d, want at least %d: the other keys should run on", name, past[slowP], atKill[slowP], maxInFlight/10)
 		}
 		checkKeyOrder(t, name, mine)
 		all = append(all, mine...)
