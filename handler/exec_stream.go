@@ -128,7 +128,8 @@ func (a *streamActor) handle(d *actors.Delivery) error {
 			// It died between records: no record was in it.
 			a.log.Warn("exec stream child exited between records; starting it again",
 				"command", a.name(), "topic", r.Topic, "partition", r.Partition, "status", exitStatus(a.ch), "stderr", a.ch.tail.lastLine())
-			a.ch = nil
+			a.kill() // closes its pipes
+
 		default:
 		}
 	}
@@ -183,7 +184,7 @@ func (ch *streamChild) exchange(line []byte) ([]byte, error) {
 	}
 	ans, err := ch.out.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
-		return nil, &protocolError{what: fmt.Sprintf("answered a line longer than %d bytes (%q...)", maxStreamLine, clip(ans))}
+		return nil, &protocolError{what: fmt.Sprintf("answered a line longer than %d bytes (%q)", maxStreamLine, clip(ans))}
 	}
 	if err != nil {
 		return nil, err
