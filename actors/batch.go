@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -12,6 +13,15 @@ import (
 
 // MaxBatchSize is the largest batch ConsumeBatch hands a handler.
 const MaxBatchSize = partition.MaxBatch
+
+// Batching is how ConsumeBatch cuts batches: at most Max records (1 to
+// MaxBatchSize), and, when fewer are waiting, up to Wait for more before
+// the batch runs as it is (zero: it runs at once). Wait is the latency a
+// trickle of records pays for fuller batches.
+type Batching struct {
+	Max  int
+	Wait time.Duration
+}
 
 // FailedRecords is the error a batch handler returns to fail only some
 // records of its batch: those at Indexes (into the slice it was given),
@@ -27,8 +37,8 @@ func FailRecords(err error, indexes ...int) error {
 
 // ConsumeBatch declares a consumer of topic in group whose handler gets
 // records in batches: consecutive records of one partition, in offset
-// order, at most size of them (what is fetched and waiting: a batch does
-// not wait to fill), each decoded into T as with Consume. Batches run in
+// order, at most b.Max of them, as soon as Max are waiting or the first
+// of them has waited b.Wait, each decoded into T as with Consume. Batches run in
 // partition order, one at a time per partition (Ordering(ByPartition),
 // the default; ByKey and Unordered are an error).
 //
@@ -46,12 +56,15 @@ func FailRecords(err error, indexes ...int) error {
 //
 // A record of a batch may be handled more than once: a retried batch
 // runs all its records again, and so does each half of a bisection.
-func ConsumeBatch[T any](rt *Runtime, topic, group string, size int, fn func(context.Context, []Message[T]) error, opts ...ConsumerOption) error {
+func ConsumeBatch[T any](rt *Runtime, topic, group string, b Batching, fn func(context.Context, []Message[T]) error, opts ...ConsumerOption) error {
 	if fn == nil {
 		return fmt.Errorf("consumer %s/%s: nil batch handler", topic, group)
 	}
-	if size < 1 || size > MaxBatchSize {
-		return fmt.Errorf("consumer %s/%s: batch size %d: must be between 1 and %d", topic, group, size, MaxBatchSize)
+	if b.Max < 1 || b.Max > MaxBatchSize {
+		return fmt.Errorf("consumer %s/%s: actors.Batching{Max: %d}: must be between 1 and %d", topic, group, b.Max, MaxBatchSize)
+	}
+	if b.Wait < 0 {
+		return fmt.Errorf("consumer %s/%s: actors.Batching{Wait: %v}: must not be negative", topic, group, b.Wait)
 	}
 	c, err := newConsumer(rt, topic, group, opts)
 	if err != nil {
@@ -61,7 +74,7 @@ func ConsumeBatch[T any](rt *Runtime, topic, group string, size int, fn func(con
 		return fmt.Errorf("consumer %s/%s: actors.Ordering(%v): a batch consumer (actors.ConsumeBatch) runs in partition order only", topic, group, c.opts.ordering)
 	}
 	dec := c.dec
-	b := &partition.Batch{Max: size, Handle: func(ctx context.Context, recs []*kgo.Record, attempt int) error {
+	pb := &partition.Batch{Max: b.Max, Wait: b.Wait, Handle: func(ctx context.Context, recs []*kgo.Record, attempt int) error {
 		msgs := make([]Message[T], len(recs))
 		var bad []int
 		var first error
@@ -100,7 +113,7 @@ func ConsumeBatch[T any](rt *Runtime, topic, group string, size int, fn func(con
 	if err := rt.add(c); err != nil {
 		return err
 	}
-	rt.groups[group].batches.declare(topic, b)
+	rt.groups[group].batches.declare(topic, pb)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -64,7 +65,7 @@ func TestConsumeBatchDeadLettersOnlyThePoison(t *testing.T) {
 	actortest.Produce(t, b, "orders", recs...)
 	rt := actortest.Runtime(t, b, actors.ServeMetrics("127.0.0.1:0"))
 	seen := &batches{}
-	err := actors.ConsumeBatch(rt, "orders", "billing", n, func(_ context.Context, ms []actors.Message[[]byte]) error {
+	err := actors.ConsumeBatch(rt, "orders", "billing", actors.Batching{Max: n}, func(_ context.Context, ms []actors.Message[[]byte]) error {
 		seen.add(ms)
 		for _, m := range ms {
 			if string(m.Value) == "poison" {
@@ -146,7 +147,7 @@ func TestConsumeBatchFailRecordsNamesTheFailures(t *testing.T) {
 	produce(t, b, "orders", 200, 10)
 	rt := actortest.Runtime(t, b)
 	seen := newCounter()
-	err := actors.ConsumeBatch(rt, "orders", "billing", 100, func(_ context.Context, ms []actors.Message[int]) error {
+	err := actors.ConsumeBatch(rt, "orders", "billing", actors.Batching{Max: 100}, func(_ context.Context, ms []actors.Message[int]) error {
 		var bad []int
 		for i, m := range ms {
 			if m.Value == 77 {
@@ -179,16 +180,51 @@ func TestConsumeBatchRefusesBadSizesAndOrdering(t *testing.T) {
 	rt := actortest.Runtime(t, b)
 	fn := func(context.Context, []actors.Message[[]byte]) error { return nil }
 	for _, tc := range []struct {
-		size int
+		b    actors.Batching
 		opts []actors.ConsumerOption
 		want string
 	}{
-		{0, nil, "batch size 0: must be between 1 and 512"},
-		{513, nil, "batch size 513"},
-		{10, []actors.ConsumerOption{actors.Ordering(actors.ByKey)}, "runs in partition order only"},
+		{actors.Batching{}, nil, "actors.Batching{Max: 0}: must be between 1 and 512"},
+		{actors.Batching{Max: 513}, nil, "actors.Batching{Max: 513}"},
+		{actors.Batching{Max: 10, Wait: -time.Second}, nil, "actors.Batching{Wait: -1s}: must not be negative"},
+		{actors.Batching{Max: 10}, []actors.ConsumerOption{actors.Ordering(actors.ByKey)}, "runs in partition order only"},
 	} {
-		if err := actors.ConsumeBatch(rt, "orders", "g", tc.size, fn, tc.opts...); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("size %d: %v, want %q", tc.size, err, tc.want)
+		if err := actors.ConsumeBatch(rt, "orders", "g", tc.b, fn, tc.opts...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.b, err, tc.want)
 		}
+	}
+}
+
+// Records that trickle in one fetch at a time wait, up to Batching.Wait,
+// for a full batch: five records produced one by one after the start run
+// as one batch of five, in order; three more run as a batch of three once
+// the first has waited.
+func TestConsumeBatchWaitsForAFullBatch(t *testing.T) {
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 1)
+	rt := actortest.Runtime(t, b)
+	seen := &batches{}
+	err := actors.ConsumeBatch(rt, "orders", "billing", actors.Batching{Max: 5, Wait: 2 * time.Second},
+		func(_ context.Context, ms []actors.Message[[]byte]) error {
+			seen.add(ms)
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	for i := range 5 {
+		actortest.Produce(t, b, "orders", actortest.Value(strconv.Itoa(i)))
+	}
+	actortest.WaitCommittedToEnd(t, b, "billing", "orders")
+	// Fewer than Max run once the first has waited Wait.
+	for i := 5; i < 8; i++ {
+		actortest.Produce(t, b, "orders", actortest.Value(strconv.Itoa(i)))
+	}
+	actortest.WaitCommittedToEnd(t, b, "billing", "orders")
+	seen.mu.Lock()
+	defer seen.mu.Unlock()
+	if len(seen.all) != 2 || strings.Join(seen.all[0], ",") != "0,1,2,3,4" || strings.Join(seen.all[1], ",") != "5,6,7" {
+		t.Errorf("batches %v, want [0 1 2 3 4] then, after the wait, [5 6 7]", seen.all)
 	}
 }

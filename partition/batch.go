@@ -31,6 +31,10 @@ type Batch struct {
 	Handle func(ctx context.Context, recs []*kgo.Record, attempt int) error
 	// Max is the most records of a batch, between 1 and MaxBatch.
 	Max int
+	// Wait is how long fewer than Max waiting records wait for more
+	// before they run as a smaller batch; zero runs what is there at
+	// once. Not negative.
+	Wait time.Duration
 }
 
 // MaxBatch is the largest Batch.Max: the most records partition mode
@@ -63,6 +67,8 @@ func (b *Batch) validate(c Config) error {
 		return fmt.Errorf("partition config: Batch needs partition ordering, not %v", c.Ordering)
 	case b.Max < 1 || b.Max > MaxBatch:
 		return fmt.Errorf("partition config: Batch.Max %d is not between 1 and %d", b.Max, MaxBatch)
+	case b.Wait < 0:
+		return fmt.Errorf("partition config: Batch.Wait %v is negative", b.Wait)
 	}
 	return nil
 }
@@ -215,4 +221,60 @@ func (h *handlerActor) runBatch(w *work) {
 		}
 		w.done += len(rs)
 	}
+}
+
+// nextBatch is partition mode's next run for a batch consumer: one batch
+// of at most Max records from the front of seq (across fetches), once Max
+// are waiting or the first of them has waited Wait.
+func (m *partitionMode) nextBatch(b *Batch, most int) *work {
+	queued := 0
+	for _, s := range m.seq {
+		if queued += len(s); queued >= b.Max {
+			break
+		}
+	}
+	now := time.Now()
+	if m.since.IsZero() {
+		m.since = now
+	}
+	if left := b.Wait - now.Sub(m.since); queued < b.Max && left > 0 {
+		if !m.armed.After(now) {
+			m.armed = now.Add(left)
+			root, self := m.a.h.root, m.a.h.pid
+			m.a.after(left, func() { root.Send(self, &progressTick{}) })
+		}
+		return nil
+	}
+	n := min(queued, b.Max)
+	if most > 0 {
+		n = min(n, most)
+	}
+	var recs []*kgo.Record
+	if front := m.seq[0]; len(front) >= n {
+		recs = front[:n:n]
+		if n == len(front) {
+			m.seq[0] = nil
+			m.seq = m.seq[1:]
+		} else {
+			m.seq[0] = front[n:]
+		}
+	} else {
+		// The batch spans fetches: copy it out of them.
+		recs = make([]*kgo.Record, 0, n)
+		for len(recs) < n {
+			front := m.seq[0]
+			k := min(len(front), n-len(recs))
+			recs = append(recs, front[:k]...)
+			if k == len(front) {
+				m.seq[0] = nil
+				m.seq = m.seq[1:]
+			} else {
+				m.seq[0] = front[k:]
+			}
+		}
+	}
+	m.busy, m.since = true, time.Time{}
+	w := m.a.newWork()
+	w.recs, w.first, w.stopOnFail = recs, 1, true
+	return w
 }

@@ -1,6 +1,8 @@
 package partition
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -20,6 +22,9 @@ type partitionMode struct {
 	head    *rec
 	busy    bool // a worker has a run
 	waiting bool // a retry backoff or a dead-letter write holds the partition
+	// since is when the records waiting for a batch (Config.Batch) began
+	// to wait, armed when the timer that ends their wait fires.
+	since, armed time.Time
 }
 
 func newPartitionMode(a *partitionActor) *partitionMode { return &partitionMode{a: a} }
@@ -31,6 +36,9 @@ func (m *partitionMode) accept(recs []*kgo.Record) { m.seq = append(m.seq, recs)
 func (m *partitionMode) next(_, most int) *work {
 	if m.busy || m.waiting || len(m.seq) == 0 {
 		return nil
+	}
+	if b := m.a.cfg.Batch; b != nil {
+		return m.nextBatch(b, most)
 	}
 	m.busy = true
 	front := m.seq[0]
