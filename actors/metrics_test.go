@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/actortest"
 	"github.com/actord/actord/broker"
@@ -171,5 +173,53 @@ func TestLagIsProducedMinusHandled(t *testing.T) {
 		_, body := scrape(t, url)
 		return metricValue(t, body, "actord_consumer_lag", `partition="0"`) == 40 &&
 			metricValue(t, body, "actord_records_handled_total", `topic="orders"`) == 60
+	})
+}
+
+// Lag in time is the age of the oldest record in flight, from record
+// timestamps: records written an hour ago and held by a stalled handler
+// show about 3600 s; once everything is handled nothing is in flight and
+// the gauge is gone.
+func TestLagSecondsIsTheAgeOfTheOldestRecordInFlight(t *testing.T) {
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "aged", 1)
+	written := time.Now().Add(-time.Hour)
+	recs := make([]*kgo.Record, 10)
+	for i := range recs {
+		recs[i] = &kgo.Record{Value: []byte(strconv.Itoa(i)), Timestamp: written.Add(time.Duration(i) * time.Second)}
+	}
+	actortest.Produce(t, b, "aged", recs...)
+	rt := actortest.Runtime(t, b, actors.ServeMetrics("127.0.0.1:0"))
+	release := make(chan struct{})
+	err := actors.Consume(rt, "aged", "processor", func(ctx context.Context, m actors.Message[int]) error {
+		if m.Value == 5 {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	url := "http://" + rt.MetricsAddr() + "/metrics"
+	var age float64
+	actortest.Eventually(t, 20*time.Second, "lag in time while record 5 is held", func() bool {
+		_, body := scrape(t, url)
+		age = metricValue(t, body, "actord_consumer_lag_seconds", `partition="0"`)
+		return age > 0
+	})
+	// The records came in one batch: its first record, an hour and 0 s
+	// old, is the measure (record 5 itself is 5 s younger).
+	if since := time.Since(written).Seconds(); age < since-10 || age > since+1 {
+		t.Errorf("actord_consumer_lag_seconds %v, want about %v (the held batch's first record's age)", age, since)
+	}
+	close(release)
+	actortest.WaitCommittedToEnd(t, b, "processor", "aged")
+	actortest.Eventually(t, 20*time.Second, "no lag in time with nothing in flight", func() bool {
+		_, body := scrape(t, url)
+		return !strings.Contains(body, "actord_consumer_lag_seconds{")
 	})
 }

@@ -173,13 +173,18 @@ func (rt *Runtime) partitionStats() []metrics.PartitionStat {
 				}
 			})
 		}
+		now := time.Now()
 		g.mu.Lock()
 		for k, h := range g.parts {
 			lag, ok := lags[k]
 			if !ok {
 				lag = -1
 			}
-			out = append(out, metrics.PartitionStat{Group: g.name, Topic: k.topic, Partition: k.partition, InFlight: h.InFlight(), Lag: lag})
+			ageS := -1.0
+			if d, ok := h.LagTime(now); ok {
+				ageS = d.Seconds()
+			}
+			out = append(out, metrics.PartitionStat{Group: g.name, Topic: k.topic, Partition: k.partition, InFlight: h.InFlight(), Lag: lag, LagSeconds: ageS})
 		}
 		g.mu.Unlock()
 	}

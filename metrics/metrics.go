@@ -154,13 +154,18 @@ type PartitionStat struct {
 	InFlight     int
 	// Lag is end offset minus committed offset; negative when unknown.
 	Lag int64
+	// LagSeconds is the age of the oldest record in flight (not yet
+	// finished, so not yet committed), from record timestamps; negative
+	// when none is in flight.
+	LagSeconds float64
 }
 
 // PartitionSource reports every assigned partition at scrape time.
 type PartitionSource func() []PartitionStat
 
-// RegisterPartitions adds the per-partition gauges actord_in_flight_records
-// and actord_consumer_lag, read from src at each scrape.
+// RegisterPartitions adds the per-partition gauges actord_in_flight_records,
+// actord_consumer_lag and actord_consumer_lag_seconds, read from src at
+// each scrape.
 func (m *Metrics) RegisterPartitions(src PartitionSource) {
 	m.Registry.MustRegister(&partitionCollector{src: src})
 }
@@ -170,6 +175,9 @@ var (
 		"Fetched records not yet finished, per assigned partition.", []string{"group", "topic", "partition"}, nil)
 	lagDesc = prometheus.NewDesc("actord_consumer_lag",
 		"End offset minus committed offset, per assigned partition.", []string{"group", "topic", "partition"}, nil)
+	lagSecondsDesc = prometheus.NewDesc("actord_consumer_lag_seconds",
+		"Age of the oldest record fetched and not yet finished (so not yet committed), from record timestamps, to within one fetched batch, per assigned partition; absent while none is in flight.",
+		[]string{"group", "topic", "partition"}, nil)
 )
 
 type partitionCollector struct{ src PartitionSource }
@@ -177,6 +185,7 @@ type partitionCollector struct{ src PartitionSource }
 func (c *partitionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- inFlightDesc
 	ch <- lagDesc
+	ch <- lagSecondsDesc
 }
 
 func (c *partitionCollector) Collect(ch chan<- prometheus.Metric) {
@@ -185,6 +194,9 @@ func (c *partitionCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(inFlightDesc, prometheus.GaugeValue, float64(s.InFlight), s.Group, s.Topic, p)
 		if s.Lag >= 0 {
 			ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(s.Lag), s.Group, s.Topic, p)
+		}
+		if s.LagSeconds >= 0 {
+			ch <- prometheus.MustNewConstMetric(lagSecondsDesc, prometheus.GaugeValue, s.LagSeconds, s.Group, s.Topic, p)
 		}
 	}
 }

@@ -255,7 +255,10 @@ type Handle struct {
 	inFlight int
 	last     int // records in the last delivered batch
 	paused   bool
-	closed   atomic.Bool
+	// starts are the first offsets and timestamps of the delivered batches
+	// not yet marked past, oldest first: what LagTime reads.
+	starts []batchStart
+	closed atomic.Bool
 
 	first  atomic.Int64 // offset of the first record delivered, -1 before
 	marked atomic.Int64 // last offset marked for commit, -1 before
@@ -308,6 +311,7 @@ func (h *Handle) Deliver(recs []*kgo.Record) {
 	h.mu.Lock()
 	h.inFlight += len(recs)
 	h.last = len(recs)
+	h.starts = append(h.starts, batchStart{recs[0].Offset, recs[0].Timestamp})
 	h.mu.Unlock()
 	h.root.Send(h.pid, &batch{recs: recs})
 }
@@ -349,6 +353,45 @@ func (h *Handle) Pause() {
 	}
 }
 
+// batchStart is a delivered batch's first offset and its timestamp.
+type batchStart struct {
+	offset int64
+	ts     time.Time
+}
+
+// pruneStarts forgets the batches wholly below resume (the next batch
+// starts at or below it); h.mu is held.
+func (h *Handle) pruneStarts(resume int64) {
+	i := 0
+	for i+1 < len(h.starts) && h.starts[i+1].offset <= resume {
+		i++
+	}
+	if i > 0 {
+		n := copy(h.starts, h.starts[i:])
+		h.starts = h.starts[:n]
+	}
+}
+
+// LagTime is the age, at now, of the oldest delivered record not yet
+// finished (the one a restart would resume at), from record timestamps, to
+// within one fetched batch: it is measured from the first record of the
+// batch that holds it, which is no younger. ok is false when no record is
+// in flight.
+func (h *Handle) LagTime(now time.Time) (d time.Duration, ok bool) {
+	resume := h.ResumeOffset()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.inFlight == 0 {
+		h.starts = h.starts[:0]
+		return 0, false
+	}
+	h.pruneStarts(resume)
+	if len(h.starts) == 0 || h.starts[0].ts.IsZero() {
+		return 0, false
+	}
+	return max(now.Sub(h.starts[0].ts), 0), true
+}
+
 // InFlight is the number of delivered records not yet finished.
 func (h *Handle) InFlight() int {
 	h.mu.Lock()
@@ -362,8 +405,12 @@ func (h *Handle) release(n int) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.pruneStarts(h.ResumeOffset())
 	was := h.inFlight
 	h.inFlight -= n
+	if h.inFlight == 0 {
+		h.starts = h.starts[:0]
+	}
 	room := false
 	if h.paused && h.inFlight <= h.cfg.MaxInFlight/2 {
 		h.paused = false
