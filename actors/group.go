@@ -120,10 +120,10 @@ func (g *group) start() error {
 		kgo.ConsumerGroup(g.name),
 		kgo.ConsumeTopics(g.topics()...),
 		kgo.ConsumeResetOffset(reset),
-		// Records of aborted transactions (an exactly-once producer's
-		// failed batches) are never delivered; for topics without
-		// transactions this costs nothing.
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Read committed by default: records of aborted transactions (an
+		// exactly-once producer's failed batches) are never delivered; for
+		// topics without transactions this costs nothing (ReadUncommitted).
+		kgo.FetchIsolationLevel(g.rt.s.group.isolation()),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(g.rt.s.commitInterval),
 		kgo.AutoCommitCallback(g.committed),

@@ -117,9 +117,10 @@ func ParseGroupProtocol(s string) (GroupProtocol, error) {
 // groupSettings are what GroupInstanceID, GroupBalancer and
 // ConsumerGroupProtocol set.
 type groupSettings struct {
-	instanceID string
-	balancer   Balancer
-	protocol   GroupProtocol
+	instanceID      string
+	balancer        Balancer
+	protocol        GroupProtocol
+	readUncommitted bool
 }
 
 // check reports a combination that would be ignored: franz-go runs a
@@ -189,4 +190,23 @@ func ConsumerGroupProtocol(p GroupProtocol) RuntimeOption {
 		}
 		s.group.protocol = p
 	})
+}
+
+// ReadUncommitted makes every group fetch records of transactions not yet
+// committed, and of aborted ones (Java client: isolation.level
+// read_uncommitted): lower latency behind a slow transactional producer,
+// at the price of handling records its transaction may abort. It is an
+// error beside an exactly-once consumer (Transform), whose outputs must
+// follow committed inputs only. Default: read_committed, which costs
+// nothing on topics without transactions.
+func ReadUncommitted() RuntimeOption {
+	return runtimeOpt(func(s *settings) { s.group.readUncommitted = true })
+}
+
+// isolation is the groups' fetch isolation level.
+func (g groupSettings) isolation() kgo.IsolationLevel {
+	if g.readUncommitted {
+		return kgo.ReadUncommitted()
+	}
+	return kgo.ReadCommitted()
 }

@@ -80,6 +80,9 @@ func Transform[T any](rt *Runtime, topic, group string, fn func(context.Context,
 	if err != nil {
 		return err
 	}
+	if rt.s.group.readUncommitted {
+		return fmt.Errorf("consumer %s/%s: actors.ReadUncommitted() and an exactly-once consumer (actors.Transform): its outputs must follow committed inputs only", topic, group)
+	}
 	if c.opts.ordering != ByPartition {
 		return fmt.Errorf("consumer %s/%s: actors.Ordering(%v): an exactly-once consumer (actors.Transform) runs in partition order only, so that each transaction commits the offsets of exactly the records whose outputs it holds", topic, group, c.opts.ordering)
 	}

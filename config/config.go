@@ -73,6 +73,8 @@ type Kafka struct {
 	InstanceID    string `mapstructure:"instance_id"`
 	Balancer      string `mapstructure:"balancer"`
 	GroupProtocol string `mapstructure:"group_protocol"`
+	// IsolationLevel is read_committed (default) or read_uncommitted.
+	IsolationLevel string `mapstructure:"isolation_level"`
 	// SASL authenticates the clients; empty mechanism means none.
 	SASL SASL `mapstructure:"sasl"`
 	// TLS encrypts the connections when Enabled.

@@ -303,6 +303,7 @@ func (c Config) problems() []*KeyError {
 	c.Tracing.check(&ck)
 	c.Producer.check(&ck)
 	c.Kafka.checkGroups(&ck)
+	c.checkIsolation(&ck)
 	seen := map[string]int{}
 	for i, t := range c.Topics {
 		key := fmt.Sprintf("topics[%d]", i)

@@ -101,6 +101,13 @@ func TestValidate(t *testing.T) {
 		{"backoff equal", func(c *Config) { c.Consumers[0].Backoff = Backoff{Initial: time.Second, Max: time.Second} }, ""},
 		{"backoff multiplier", func(c *Config) { c.Consumers[0].Backoff.Multiplier = 0.5 }, "consumers[0].backoff.multiplier: must be at least 1, got 0.5"},
 		{"backoff multiplier one", func(c *Config) { c.Consumers[0].Backoff.Multiplier = 1 }, ""},
+		{"isolation read uncommitted", func(c *Config) { c.Kafka.IsolationLevel = IsolationReadUncommitted }, ""},
+		{"isolation bad", func(c *Config) { c.Kafka.IsolationLevel = "dirty" }, `kafka.isolation_level: "dirty" is not one of read_committed, read_uncommitted`},
+		{"isolation uncommitted with exactly once", func(c *Config) {
+			c.Kafka.IsolationLevel = IsolationReadUncommitted
+			c.Consumers[0].ExactlyOnce = true
+			c.Consumers[0].Handler = Handler{Forward: &ForwardHandler{Topic: "copy"}}
+		}, "kafka.isolation_level: read_uncommitted with an exactly-once consumer (consumers[0].exactly_once)"},
 		{"circuit tuned", func(c *Config) {
 			c.Consumers[0].Circuit = Circuit{FailureRatio: 0.8, MinFailures: 10, Window: time.Minute,
 				ProbeInterval: ProbeInterval{Initial: 500 * time.Millisecond, Max: 5 * time.Second}}
