@@ -8,12 +8,15 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/actord/actord/topics"
 )
 
 func (a *app) groupsCmd() *cobra.Command {
@@ -62,7 +65,7 @@ func (a *app) groupsListCmd() *cobra.Command {
 func (a *app) groupsDescribeCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "describe GROUP",
-		Short: "show a group's state, members and, per partition, committed offset, end offset and lag",
+		Short: "show a group's state, members and, per partition, committed offset, end offset, lag and lag in time",
 		Long: `Describe one consumer group: its state, its members with the partitions
 assigned to each, and for every partition the group is assigned or has
 committed to: the committed offset, the end offset (the log end: the offset
@@ -70,8 +73,10 @@ the next record will get), the lag and the member that owns it.
 
 Lag is the end offset minus the committed offset. Where nothing is committed
 yet it is the end offset minus the log start offset: the records a member
-starting from the earliest offset would still read. Partitions are sorted by
-topic, then partition.`,
+starting from the earliest offset would still read. Lag time is the age of
+the record at the committed offset (the oldest the group has not committed),
+from its timestamp: read with a consumer of no group, for at most 5s, and
+"-" without lag. Partitions are sorted by topic, then partition.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("%s: want one GROUP, got %d arguments (usage: %s)", cmd.CommandPath(), len(args), cmd.UseLine())
@@ -90,6 +95,7 @@ topic, then partition.`,
 				if err != nil {
 					return err
 				}
+				d.setLagTimes(ctx, cl, time.Now())
 				if a.output == "json" {
 					return writeTopicsJSON(a.stdout, d)
 				}
@@ -246,6 +252,10 @@ type groupPartition struct {
 	// Lag is End minus Committed (End minus the log start offset when
 	// nothing is committed), never negative; null when unknown.
 	Lag *int64 `json:"lag"`
+	// LagSeconds is the lag in time: the age of the record at the
+	// committed offset (the oldest the group has not committed), from its
+	// timestamp; null without lag or when it could not be read in time.
+	LagSeconds *float64 `json:"lag_seconds"`
 	// Member is the member ID that owns the partition, empty when no
 	// member does (the group is empty or rebalancing).
 	Member string `json:"member"`
@@ -461,6 +471,31 @@ func (d *describedGroup) setPartitions(lag kadm.GroupLag, owner func(kadm.GroupM
 	}
 }
 
+// lagTimeRead bounds the read of the records at the committed offsets.
+const lagTimeRead = 5 * time.Second
+
+// setLagTimes fills the lag in time of the partitions with lag: the age at
+// now of the record at the committed offset (at the log start where
+// nothing is committed), read with a direct consumer.
+func (d *describedGroup) setLagTimes(ctx context.Context, cl *kgo.Client, now time.Time) {
+	want := map[string]map[int32]int64{}
+	for _, p := range d.Partitions {
+		if p.Lag == nil || *p.Lag == 0 || p.End == nil {
+			continue
+		}
+		if want[p.Topic] == nil {
+			want[p.Topic] = map[int32]int64{}
+		}
+		want[p.Topic][p.Partition] = *p.End - *p.Lag
+	}
+	ts := topics.FirstTimestamps(ctx, cl, want, lagTimeRead)
+	for i, p := range d.Partitions {
+		if t, ok := ts[p.Topic][p.Partition]; ok {
+			d.Partitions[i].LagSeconds = new(max(now.Sub(t), 0).Seconds())
+		}
+	}
+}
+
 // groupNotFound says why a group could not be described: unknown, or of a
 // type (share, streams) that is not a consumer group.
 func groupNotFound(ctx context.Context, adm *kadm.Client, group string) error {
@@ -500,10 +535,14 @@ func printGroup(w io.Writer, d describedGroup) error {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\tMEMBER")
+	fmt.Fprintln(tw, "TOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\tLAG TIME\tMEMBER")
 	for _, p := range d.Partitions {
-		line := fmt.Sprintf("%s\t%d\t%s\t%s\t%s\t%s", p.Topic, p.Partition,
-			groupNum(p.Committed), groupNum(p.End), groupNum(p.Lag), dashIfEmpty(p.Member))
+		lagTime := "-"
+		if p.LagSeconds != nil {
+			lagTime = (time.Duration(*p.LagSeconds) * time.Second).String()
+		}
+		line := fmt.Sprintf("%s\t%d\t%s\t%s\t%s\t%s\t%s", p.Topic, p.Partition,
+			groupNum(p.Committed), groupNum(p.End), groupNum(p.Lag), lagTime, dashIfEmpty(p.Member))
 		if p.Error != "" {
 			line += "\t" + p.Error
 		}
