@@ -95,13 +95,6 @@ func (a *app) declare(rt *actors.Runtime, c config.Consumer, reg schema.Registry
 	if c.Schema != nil {
 		return a.declareDecoded(rt, c, reg)
 	}
-	if c.Handler.Exec.Stream() {
-		return a.declareStream(rt, c)
-	}
-	fn, err := handler.New(c.Handler, rt, a.stdout)
-	if err != nil {
-		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
-	}
 	opts, err := fromconfig.ConsumerOptions(c)
 	if err != nil {
 		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
@@ -112,6 +105,13 @@ func (a *app) declare(rt *actors.Runtime, c config.Consumer, reg schema.Registry
 			return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
 		}
 		return actors.Transform(rt, c.Topic, c.Group, tf, opts...)
+	}
+	if c.Handler.Exec.Stream() {
+		return a.declareStream(rt, c)
+	}
+	fn, err := handler.New(c.Handler, rt, a.stdout)
+	if err != nil {
+		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
 	}
 	return actors.Consume(rt, c.Topic, c.Group, fn, opts...)
 }

@@ -252,9 +252,6 @@ type Consumer struct {
 	Handler       Handler `mapstructure:"handler"`
 	// Circuit is the consumer's circuit breaker (on by default).
 	Circuit Circuit `mapstructure:"circuit"`
-	// ExactlyOnce writes a forward handler's records and the consumed
-	// offsets in one transaction per batch (config/exactlyonce.go).
-	ExactlyOnce bool `mapstructure:"exactly_once"`
 	// RetryTopic and RetrySchedule park records whose retries are spent,
 	// with their key's later records, instead of dead-lettering them
 	// (actors.RetryTopic; key ordering only).
@@ -263,6 +260,9 @@ type Consumer struct {
 	// Schema decodes Avro records to JSON for the handler
 	// (config/schemaregistry.go).
 	Schema *ConsumerSchema `mapstructure:"schema"`
+	// ExactlyOnce writes a forward handler's records and the consumed
+	// offsets in one transaction per batch (config/exactlyonce.go).
+	ExactlyOnce bool `mapstructure:"exactly_once"`
 }
 
 // Backoff is the retry delay: Initial, doubled (Multiplier) per attempt up

@@ -468,9 +468,9 @@ func (cs Consumer) check(ck *checker, key string) {
 	}
 	cs.Handler.check(ck, key+".handler", cs.Topic)
 	cs.Circuit.check(ck, key+".circuit")
-	cs.checkExactlyOnce(ck, key)
-	cs.checkParking(ck, key)
 	cs.checkExecStream(ck, key)
+	cs.checkParking(ck, key)
+	cs.checkExactlyOnce(ck, key)
 }
 
 // Kinds names the handler kinds that are set, in the order exec, http,

@@ -147,9 +147,6 @@ func RuntimeOptions(cfg config.Config) ([]actors.RuntimeOption, error) {
 	if cfg.Kafka.ClientID != "" {
 		opts = append(opts, actors.ClientID(cfg.Kafka.ClientID))
 	}
-	if p := cfg.Kafka.TransactionalIDPrefix; p != "" {
-		opts = append(opts, actors.TransactionalIDPrefix(p))
-	}
 	prod, err := cfg.Producer.Options()
 	if err != nil {
 		return nil, fmt.Errorf("producer: %w", err)
@@ -160,6 +157,9 @@ func RuntimeOptions(cfg config.Config) ([]actors.RuntimeOption, error) {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
 	opts = append(opts, groups...)
+	if p := cfg.Kafka.TransactionalIDPrefix; p != "" {
+		opts = append(opts, actors.TransactionalIDPrefix(p))
+	}
 	if cfg.Events.Group != "" {
 		opts = append(opts, actors.EventsGroup(cfg.Events.Group))
 	}
