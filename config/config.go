@@ -299,6 +299,16 @@ type HTTPHandler struct {
 	URL string `mapstructure:"url"`
 	// Timeout bounds one request. Default 30s.
 	Timeout time.Duration `mapstructure:"timeout"`
+	// Batch, when set, POSTs records in batches (a JSON array each) through
+	// actors.ConsumeBatch.
+	Batch *Batch `mapstructure:"batch"`
+}
+
+// Batch is handler.http.batch: up to Max records a batch, a partial batch
+// held up to Wait for more.
+type Batch struct {
+	Max  int           `mapstructure:"max"`
+	Wait time.Duration `mapstructure:"wait"`
 }
 
 // LogHandler writes one JSON object per record to File, or stdout.

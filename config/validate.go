@@ -470,6 +470,7 @@ func (cs Consumer) check(ck *checker, key string) {
 	cs.Circuit.check(ck, key+".circuit")
 	cs.checkExecStream(ck, key)
 	cs.checkParking(ck, key)
+	cs.checkBatch(ck, key)
 	cs.checkExactlyOnce(ck, key)
 }
 

@@ -108,6 +108,16 @@ func TestValidate(t *testing.T) {
 			c.Consumers[0].ExactlyOnce = true
 			c.Consumers[0].Handler = Handler{Forward: &ForwardHandler{Topic: "copy"}}
 		}, "kafka.isolation_level: read_uncommitted with an exactly-once consumer (consumers[0].exactly_once)"},
+		{"http batch", func(c *Config) {
+			c.Consumers[0].Handler = Handler{HTTP: &HTTPHandler{URL: "http://h/x", Timeout: time.Second, Batch: &Batch{Max: 100, Wait: time.Second}}}
+		}, ""},
+		{"http batch max", func(c *Config) {
+			c.Consumers[0].Handler = Handler{HTTP: &HTTPHandler{URL: "http://h/x", Timeout: time.Second, Batch: &Batch{Max: 0}}}
+		}, "consumers[0].handler.http.batch.max: must be between 1 and 512, got 0"},
+		{"http batch key ordering", func(c *Config) {
+			c.Consumers[0].Ordering = OrderingKey
+			c.Consumers[0].Handler = Handler{HTTP: &HTTPHandler{URL: "http://h/x", Timeout: time.Second, Batch: &Batch{Max: 10}}}
+		}, `consumers[0].handler.http.batch: needs ordering: partition`},
 		{"circuit tuned", func(c *Config) {
 			c.Consumers[0].Circuit = Circuit{FailureRatio: 0.8, MinFailures: 10, Window: time.Minute,
 				ProbeInterval: ProbeInterval{Initial: 500 * time.Millisecond, Max: 5 * time.Second}}

@@ -24,6 +24,15 @@ type httpHandler struct {
 }
 
 func newHTTP(c config.HTTPHandler) (Func, error) {
+	h, err := buildHTTP(c)
+	if err != nil {
+		return nil, err
+	}
+	return h.handle, nil
+}
+
+// buildHTTP checks c and builds its client.
+func buildHTTP(c config.HTTPHandler) (*httpHandler, error) {
 	if c.URL == "" {
 		return nil, errors.New("handler: http needs a url: http: {url: https://...}")
 	}
@@ -48,7 +57,7 @@ func newHTTP(c config.HTTPHandler) (Func, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
-	return h.handle, nil
+	return h, nil
 }
 
 func (h *httpHandler) handle(ctx context.Context, m actors.Message[[]byte]) error {
