@@ -109,6 +109,13 @@ func (a *app) declare(rt *actors.Runtime, c config.Consumer, reg schema.Registry
 	if c.Handler.Exec.Stream() {
 		return a.declareStream(rt, c)
 	}
+	if e := c.Handler.Exec; e != nil && e.Batch != nil {
+		fn, b, err := handler.NewExecBatch(*e, a.stdout)
+		if err != nil {
+			return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+		}
+		return actors.ConsumeBatch(rt, c.Topic, c.Group, b, fn, opts...)
+	}
 	if c.Handler.HTTP != nil && c.Handler.HTTP.Batch != nil {
 		fn, b, err := handler.NewHTTPBatch(*c.Handler.HTTP)
 		if err != nil {

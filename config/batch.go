@@ -9,15 +9,25 @@ import (
 // MaxBatchWait is the longest handler.http.batch.wait.
 const MaxBatchWait = time.Minute
 
-// checkBatch checks consumers[].handler.http.batch: max between 1 and
+// checkBatch checks consumers[].handler.http.batch and
+// consumers[].handler.exec.batch: max between 1 and
 // actors.MaxBatchSize, wait between 0 and MaxBatchWait, and partition
 // ordering (a batch is a run of one partition's records, in order); a
 // schema beside it would be ignored.
 func (cs Consumer) checkBatch(ck *checker, key string) {
-	if cs.Handler.HTTP == nil || cs.Handler.HTTP.Batch == nil {
+	var b *Batch
+	var k string
+	switch h := cs.Handler; {
+	case h.HTTP != nil && h.HTTP.Batch != nil:
+		b, k = h.HTTP.Batch, key+".handler.http.batch"
+	case h.Exec != nil && h.Exec.Batch != nil:
+		b, k = h.Exec.Batch, key+".handler.exec.batch"
+		if h.Exec.Stream() {
+			ck.add(k, "not with mode stream: a stream child gets one record a line already")
+		}
+	default:
 		return
 	}
-	b, k := cs.Handler.HTTP.Batch, key+".handler.http.batch"
 	if b.Max < 1 || b.Max > actors.MaxBatchSize {
 		ck.add(k+".max", "must be between 1 and %d, got %d", actors.MaxBatchSize, b.Max)
 	}

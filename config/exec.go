@@ -22,6 +22,9 @@ type ExecHandler struct {
 	Command []string `mapstructure:"command"`
 	// Mode is ExecPerRecord (empty means it) or ExecStream.
 	Mode string `mapstructure:"mode"`
+	// Batch, when set, runs the command once per batch of records, JSON
+	// lines on its stdin (actors.ConsumeBatch); per-record mode only.
+	Batch *Batch `mapstructure:"batch"`
 }
 
 // Stream reports whether e runs in stream mode.

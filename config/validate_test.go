@@ -114,6 +114,12 @@ func TestValidate(t *testing.T) {
 		{"http batch max", func(c *Config) {
 			c.Consumers[0].Handler = Handler{HTTP: &HTTPHandler{URL: "http://h/x", Timeout: time.Second, Batch: &Batch{Max: 0}}}
 		}, "consumers[0].handler.http.batch.max: must be between 1 and 512, got 0"},
+		{"exec batch", func(c *Config) {
+			c.Consumers[0].Handler = Handler{Exec: &ExecHandler{Command: []string{"./h.sh"}, Batch: &Batch{Max: 20}}}
+		}, ""},
+		{"exec batch stream", func(c *Config) {
+			c.Consumers[0].Handler = Handler{Exec: &ExecHandler{Command: []string{"./h.sh"}, Mode: ExecStream, Batch: &Batch{Max: 20}}}
+		}, "consumers[0].handler.exec.batch: not with mode stream"},
 		{"http batch key ordering", func(c *Config) {
 			c.Consumers[0].Ordering = OrderingKey
 			c.Consumers[0].Handler = Handler{HTTP: &HTTPHandler{URL: "http://h/x", Timeout: time.Second, Batch: &Batch{Max: 10}}}

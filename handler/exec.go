@@ -49,13 +49,18 @@ func newExec(argv []string, stdout io.Writer) (Func, error) {
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, errors.New("handler: exec needs a command: exec: [\"./handle.sh\", \"arg\"...]")
 	}
-	if _, ok := stdout.(*os.File); !ok {
-		// Commands run in parallel (key and unordered modes) and each copies
-		// its output into stdout from its own goroutine.
-		stdout = &lockedWriter{w: stdout}
-	}
-	h := &execHandler{argv: append([]string(nil), argv...), stdout: stdout}
+	h := &execHandler{argv: append([]string(nil), argv...), stdout: lockedOut(stdout)}
 	return h.handle, nil
+}
+
+// lockedOut is stdout made safe for commands that run in parallel (key
+// and unordered modes), each copying its output into it from its own
+// goroutine; a file already is.
+func lockedOut(stdout io.Writer) io.Writer {
+	if _, ok := stdout.(*os.File); !ok {
+		return &lockedWriter{w: stdout}
+	}
+	return stdout
 }
 
 // CheckCommand reports whether the command of an exec handler (argv[0])
@@ -97,10 +102,7 @@ func (h *execHandler) handle(ctx context.Context, m actors.Message[[]byte]) erro
 	if err != nil {
 		return actors.Permanent(fmt.Errorf("exec %s: encoding ACTORD_HEADERS: %w", name, err))
 	}
-	cmd := exec.CommandContext(ctx, name, h.argv[1:]...)
-	cmd.WaitDelay = execWaitDelay
-	dieWithParent(cmd)
-	cmd.Env = append(os.Environ(),
+	return h.run(ctx, m.Raw,
 		"ACTORD_TOPIC="+m.Topic,
 		"ACTORD_PARTITION="+itoa(m.Partition),
 		"ACTORD_OFFSET="+itoa(m.Offset),
@@ -108,6 +110,18 @@ func (h *execHandler) handle(ctx context.Context, m actors.Message[[]byte]) erro
 		"ACTORD_ATTEMPT="+itoa(max(m.Attempt, 1)),
 		"ACTORD_HEADERS="+string(headers),
 	)
+}
+
+// run runs the command once with stdin and env added to actord's own
+// environment, and classifies its end: exit 0 done, 75 a retry, 69 the
+// downstream unavailable, anything else a failure naming the exit status
+// and the last line of stderr.
+func (h *execHandler) run(ctx context.Context, stdin []byte, env ...string) error {
+	name := h.argv[0]
+	cmd := exec.CommandContext(ctx, name, h.argv[1:]...)
+	cmd.WaitDelay = execWaitDelay
+	dieWithParent(cmd)
+	cmd.Env = append(os.Environ(), env...)
 	// With tracing on, the command continues the attempt's trace (the
 	// variables OpenTelemetry's environment carrier reads).
 	if tp, ts := actors.TraceContext(ctx); tp != "" {
@@ -116,7 +130,7 @@ func (h *execHandler) handle(ctx context.Context, m actors.Message[[]byte]) erro
 			cmd.Env = append(cmd.Env, "TRACESTATE="+ts)
 		}
 	}
-	cmd.Stdin = bytes.NewReader(m.Raw)
+	cmd.Stdin = bytes.NewReader(stdin)
 	cmd.Stdout = h.stdout
 	tail := &tailBuffer{max: stderrTail}
 	cmd.Stderr = io.MultiWriter(os.Stderr, tail)
@@ -124,7 +138,7 @@ func (h *execHandler) handle(ctx context.Context, m actors.Message[[]byte]) erro
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("exec %s: cannot start: %w", name, err)
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	st := cmd.ProcessState
 	switch {
 	case err == nil:
