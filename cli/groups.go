@@ -478,15 +478,15 @@ const lagTimeRead = 5 * time.Second
 // now of the record at the committed offset (at the log start where
 // nothing is committed), read with a direct consumer.
 func (d *describedGroup) setLagTimes(ctx context.Context, cl *kgo.Client, now time.Time) {
-	want := map[string]map[int32]int64{}
+	want := map[string]map[int32]kgo.Offset{}
 	for _, p := range d.Partitions {
 		if p.Lag == nil || *p.Lag == 0 || p.End == nil {
 			continue
 		}
 		if want[p.Topic] == nil {
-			want[p.Topic] = map[int32]int64{}
+			want[p.Topic] = map[int32]kgo.Offset{}
 		}
-		want[p.Topic][p.Partition] = *p.End - *p.Lag
+		want[p.Topic][p.Partition] = kgo.NewOffset().At(*p.End - *p.Lag)
 	}
 	ts := topics.FirstTimestamps(ctx, cl, want, lagTimeRead)
 	for i, p := range d.Partitions {

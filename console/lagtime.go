@@ -2,10 +2,11 @@ package console
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/topics"
 )
 
 // lagReadTimeout bounds one read of the oldest uncommitted records.
@@ -70,9 +71,9 @@ func (lt lagTimes) update(ctx context.Context, cl *kgo.Client, st Status) map[pa
 		}
 	}
 	if len(want) > 0 && cl != nil {
-		found := readFirst(ctx, cl, want)
+		found := topics.FirstTimestamps(ctx, cl, want, lagReadTimeout)
 		for pk, t := range lt {
-			ts, ok := found[[2]any{pk.topic, pk.partition}]
+			ts, ok := found[pk.topic][pk.partition]
 			if read, asked := at[pk.topic][pk.partition]; ok && asked && read == t.offset && t.ts.IsZero() {
 				lt[pk] = lagTime{offset: t.offset, ts: ts}
 			}
@@ -81,39 +82,6 @@ func (lt lagTimes) update(ctx context.Context, cl *kgo.Client, st Status) map[pa
 	out := make(map[partKey]time.Time, len(lt))
 	for pk, t := range lt {
 		out[pk] = t.ts
-	}
-	return out
-}
-
-// readFirst reads the first record at or after each offset of want with a
-// direct consumer built from cl's options (no group, nothing committed),
-// for at most lagReadTimeout, and returns the records' timestamps by
-// topic and partition.
-func readFirst(ctx context.Context, cl *kgo.Client, want map[string]map[int32]kgo.Offset) map[[2]any]time.Time {
-	ctx, cancel := context.WithTimeout(ctx, lagReadTimeout)
-	defer cancel()
-	rcl, err := kgo.NewClient(append(slices.Clip(cl.Opts()),
-		kgo.ConsumePartitions(want),
-		kgo.FetchMaxWait(200*time.Millisecond),
-		kgo.FetchMaxPartitionBytes(64<<10),
-	)...)
-	if err != nil {
-		return nil
-	}
-	defer rcl.Close()
-	need := 0
-	for _, ps := range want {
-		need += len(ps)
-	}
-	out := map[[2]any]time.Time{}
-	for len(out) < need && ctx.Err() == nil {
-		fs := rcl.PollFetches(ctx)
-		fs.EachRecord(func(r *kgo.Record) {
-			k := [2]any{r.Topic, r.Partition}
-			if _, ok := out[k]; !ok {
-				out[k] = r.Timestamp
-			}
-		})
 	}
 	return out
 }

@@ -9,30 +9,25 @@ import (
 )
 
 // FirstTimestamps reads the first record at or after each offset of want
-// (topic, partition, offset) with a direct consumer built from cl's
+// (topic, partition, where to start) with a direct consumer built from cl's
 // options (no group: nothing is joined or committed), for at most
 // timeout, and returns the records' timestamps by topic and partition. A
 // partition that gives nothing in time (an empty tail, a broker that does
 // not answer) is left out. The age of the record at a group's committed
 // offset is its lag in time.
-func FirstTimestamps(ctx context.Context, cl *kgo.Client, want map[string]map[int32]int64, timeout time.Duration) map[string]map[int32]time.Time {
+func FirstTimestamps(ctx context.Context, cl *kgo.Client, want map[string]map[int32]kgo.Offset, timeout time.Duration) map[string]map[int32]time.Time {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	offs := make(map[string]map[int32]kgo.Offset, len(want))
 	need := 0
-	for t, ps := range want {
-		offs[t] = make(map[int32]kgo.Offset, len(ps))
-		for p, o := range ps {
-			offs[t][p] = kgo.NewOffset().At(o)
-			need++
-		}
+	for _, ps := range want {
+		need += len(ps)
 	}
 	out := map[string]map[int32]time.Time{}
 	if need == 0 {
 		return out
 	}
 	rcl, err := kgo.NewClient(append(slices.Clip(cl.Opts()),
-		kgo.ConsumePartitions(offs),
+		kgo.ConsumePartitions(want),
 		kgo.FetchMaxWait(200*time.Millisecond),
 		kgo.FetchMaxPartitionBytes(64<<10),
 	)...)
