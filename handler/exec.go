@@ -46,11 +46,19 @@ type execHandler struct {
 }
 
 func newExec(argv []string, stdout io.Writer) (Func, error) {
+	h, err := buildExec(argv, stdout)
+	if err != nil {
+		return nil, err
+	}
+	return h.handle, nil
+}
+
+// buildExec checks argv names a command and builds its handler.
+func buildExec(argv []string, stdout io.Writer) (*execHandler, error) {
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, errors.New("handler: exec needs a command: exec: [\"./handle.sh\", \"arg\"...]")
 	}
-	h := &execHandler{argv: append([]string(nil), argv...), stdout: lockedOut(stdout)}
-	return h.handle, nil
+	return &execHandler{argv: append([]string(nil), argv...), stdout: lockedOut(stdout)}, nil
 }
 
 // lockedOut is stdout made safe for commands that run in parallel (key

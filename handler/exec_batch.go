@@ -27,10 +27,10 @@ func NewExecBatch(c config.ExecHandler, stdout io.Writer) (BatchFunc, actors.Bat
 	if c.Stream() {
 		return nil, actors.Batching{}, errors.New("handler: exec batch is not for mode stream")
 	}
-	if len(c.Command) == 0 || c.Command[0] == "" {
-		return nil, actors.Batching{}, errors.New("handler: exec needs a command")
+	h, err := buildExec(c.Command, stdout)
+	if err != nil {
+		return nil, actors.Batching{}, err
 	}
-	h := &execHandler{argv: append([]string(nil), c.Command...), stdout: lockedOut(stdout)}
 	return h.handleBatch, actors.Batching{Max: c.Batch.Max, Wait: c.Batch.Wait}, nil
 }
 

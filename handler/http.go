@@ -71,15 +71,7 @@ func (h *httpHandler) handle(ctx context.Context, m actors.Message[[]byte]) erro
 	req.Header.Set("X-Actord-Offset", itoa(m.Offset))
 	req.Header.Set("X-Actord-Key", string(m.Key))
 	req.Header.Set("X-Actord-Attempt", itoa(max(m.Attempt, 1)))
-	// With tracing on, the endpoint continues the attempt's trace (W3C
-	// Trace Context); the record's own headers still come as
-	// X-Actord-Header-*.
-	if tp, ts := actors.TraceContext(ctx); tp != "" {
-		req.Header.Set("Traceparent", tp)
-		if ts != "" {
-			req.Header.Set("Tracestate", ts)
-		}
-	}
+	// The record's own headers come as X-Actord-Header-*.
 	for _, rh := range m.Headers {
 		if strings.EqualFold(rh.Key, "content-type") {
 			req.Header.Set("Content-Type", string(rh.Value))
@@ -99,40 +91,55 @@ func (h *httpHandler) handle(ctx context.Context, m actors.Message[[]byte]) erro
 		}
 	}
 
+	_, err = h.send(ctx, req, maxReason)
+	return err
+}
+
+// send POSTs req, with the attempt's trace context when tracing is on (W3C
+// Trace Context: the endpoint continues the trace), and classifies the
+// outcome: a 2xx is done, with the first keep bytes of its body; 503 and
+// 429 (their Retry-After read) and an endpoint that cannot be reached
+// (refused, reset, no route) are the downstream's failure, unavailable;
+// other 5xx and a timeout (slow, perhaps for this record only; many
+// timing out still open the circuit by their number) are retried; any
+// other status is permanent.
+func (h *httpHandler) send(ctx context.Context, req *http.Request, keep int64) ([]byte, error) {
+	if tp, ts := actors.TraceContext(ctx); tp != "" {
+		req.Header.Set("Traceparent", tp)
+		if ts != "" {
+			req.Header.Set("Tracestate", ts)
+		}
+	}
 	resp, err := h.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("http %s: stopped: %w", h.url, context.Cause(ctx))
+			return nil, fmt.Errorf("http %s: stopped: %w", h.url, context.Cause(ctx))
 		}
 		err = fmt.Errorf("http %s: %w", h.url, err)
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			// Slow, perhaps for this record only: a plain retry (many
-			// records timing out still open the circuit by their number).
-			return actors.Retry(err)
+			return nil, actors.Retry(err)
 		}
-		// The endpoint cannot be reached (refused, reset, no route): the
-		// downstream's failure, not the record's.
-		return actors.Unavailable(err)
+		return nil, actors.Unavailable(err)
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxReason))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, max(keep, maxReason)))
 	// Drain a little more so the connection can be reused.
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 
 	code := resp.StatusCode
 	if code >= 200 && code < 300 {
-		return nil
+		return body, nil
 	}
-	err = fmt.Errorf("http %s: %s%s", h.url, resp.Status, suffix(responseReason(snippet)))
+	err = fmt.Errorf("http %s: %s%s", h.url, resp.Status, suffix(responseReason(body[:min(len(body), maxReason)])))
 	switch {
 	case code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests:
 		// The endpoint says it cannot take records now, perhaps for how long.
-		return actors.UnavailableFor(err, retryAfter(resp.Header.Get("Retry-After"), time.Now()))
+		return nil, actors.UnavailableFor(err, retryAfter(resp.Header.Get("Retry-After"), time.Now()))
 	case code >= 500:
-		return actors.Retry(err)
+		return nil, actors.Retry(err)
 	}
-	return actors.Permanent(err)
+	return nil, actors.Permanent(err)
 }
 
 // responseReason is the start of a response body on one line, for errors.

@@ -6,11 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/config"
@@ -67,39 +64,11 @@ func (h *httpHandler) handleBatch(ctx context.Context, ms []actors.Message[[]byt
 	req.Header.Set("X-Actord-First-Offset", itoa(ms[0].Offset))
 	req.Header.Set("X-Actord-Count", itoa(len(ms)))
 	req.Header.Set("X-Actord-Attempt", itoa(max(ms[0].Attempt, 1)))
-	if tp, ts := actors.TraceContext(ctx); tp != "" {
-		req.Header.Set("Traceparent", tp)
-		if ts != "" {
-			req.Header.Set("Tracestate", ts)
-		}
-	}
-	resp, err := h.client.Do(req)
+	answer, err := h.send(ctx, req, 1<<20)
 	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("http %s: stopped: %w", h.url, context.Cause(ctx))
-		}
-		err = fmt.Errorf("http %s: %w", h.url, err)
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return actors.Retry(err)
-		}
-		return actors.Unavailable(err)
+		return err
 	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	code := resp.StatusCode
-	if code >= 200 && code < 300 {
-		return h.batchFailures(answer, len(ms))
-	}
-	snippet := answer[:min(len(answer), maxReason)]
-	err = fmt.Errorf("http %s: %s%s", h.url, resp.Status, suffix(responseReason(snippet)))
-	switch {
-	case code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests:
-		return actors.UnavailableFor(err, retryAfter(resp.Header.Get("Retry-After"), time.Now()))
-	case code >= 500:
-		return actors.Retry(err)
-	}
-	return actors.Permanent(err)
+	return h.batchFailures(answer, len(ms))
 }
 
 // batchFailures reads a 2xx answer's {"failed": [...]}: nil when the body
