@@ -243,6 +243,14 @@ func (c *Circuit) Failed(err error, attempt int) (outage bool) {
 			return false
 		}
 	}
+	c.openLocked(err, retryAfter, now)
+	return true
+}
+
+// openLocked opens the closed circuit because of err, its first probe due
+// after the probe interval or retryAfter, and calls the Opened hook. It is
+// called with c.mu held and returns with it released.
+func (c *Circuit) openLocked(err error, retryAfter time.Duration, now time.Time) {
 	c.open, c.opened, c.probes = true, now, 0
 	c.isOpen.Store(true)
 	c.probeEvery = c.cfg.ProbeInitial
@@ -251,7 +259,6 @@ func (c *Circuit) Failed(err error, attempt int) (outage bool) {
 	if c.hooks.Opened != nil {
 		c.hooks.Opened(err)
 	}
-	return true
 }
 
 // wait is the pause before the next probe: the probe interval, or the
@@ -339,8 +346,14 @@ func (c *Circuit) Release() {
 // stop before they fail too. The partition actor's Failed for the same
 // attempt follows and finds the circuit open.
 func (c *Circuit) OpenOn(err error) {
-	if _, ok := IsUnavailable(err); !ok || c.isOpen.Load() {
+	retryAfter, ok := IsUnavailable(err)
+	if !ok || c.isOpen.Load() {
 		return
 	}
-	c.Failed(err, 2) // not a first attempt: the record is counted by Failed later
+	c.mu.Lock()
+	if c.open {
+		c.mu.Unlock()
+		return
+	}
+	c.openLocked(err, retryAfter, c.now())
 }
