@@ -8,11 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -78,15 +76,7 @@ consumers:
     handler:
       http: {url: "`+srv.URL+`", batch: {max: 40, wait: 20ms}}
 `), 0o644)
-	cmd := exec.Command(actordBinary(t), "start", "--config", cfgFile)
-	var output lockedBuffer
-	cmd.Stderr, cmd.Stdout = &output, &output
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill() })
+	d := startDaemon(t, "start", "--config", cfgFile)
 	adm := kadm.NewClient(actortest.Client(t, actortest.At(addr)))
 	waitFor(t, 20*time.Second, "orders created", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -113,15 +103,7 @@ consumers:
 		defer mu.Unlock()
 		return len(got) >= n-1
 	})
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("actord start exited with %v; output:\n%s", err, output.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("actord start did not stop on SIGTERM; output:\n%s", output.String())
-	}
+	d.stop(t)
 	if !actortest.CommittedToEnd(t, actortest.At(addr), "billing", "orders") {
 		t.Errorf("not committed to the end")
 	}

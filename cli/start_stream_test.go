@@ -6,11 +6,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -60,15 +58,7 @@ consumers:
       exec: {command: ["`+script+`"], mode: stream}
 `), 0o644)
 
-	cmd := exec.Command(actordBinary(t), "start", "--config", cfgFile)
-	var output lockedBuffer
-	cmd.Stderr, cmd.Stdout = &output, &output
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill() })
+	d := startDaemon(t, "start", "--config", cfgFile)
 
 	adm := kadm.NewClient(actortest.Client(t, actortest.At(addr)))
 	waitFor(t, 20*time.Second, "orders created with 2 partitions", func() bool {
@@ -95,15 +85,7 @@ consumers:
 		data, _ := os.ReadFile(out)
 		return strings.Count(string(data), "\n") >= n-1
 	})
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("actord start exited with %v; output:\n%s", err, output.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("actord start did not stop on SIGTERM; output:\n%s", output.String())
-	}
+	d.stop(t)
 	if !actortest.CommittedToEnd(t, actortest.At(addr), "processor", "orders") {
 		t.Errorf("not committed to the end: %v, end %v", actortest.Committed(t, actortest.At(addr), "processor", "orders"), actortest.EndOffsets(t, actortest.At(addr), "orders"))
 	}
@@ -130,7 +112,7 @@ consumers:
 			t.Errorf("child %s still there after actord exited", p)
 		}
 	}
-	if s := output.String(); strings.Contains(s, "goroutine ") || strings.Contains(s, "panic") {
+	if s := d.out.String(); strings.Contains(s, "goroutine ") || strings.Contains(s, "panic") {
 		t.Errorf("output has a stack trace:\n%s", s)
 	}
 }
