@@ -213,16 +213,12 @@ func (s *holdingServer) handled() []handledRecord {
 }
 
 func (s *holdingServer) serve(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	p, perr := strconv.ParseInt(r.Header.Get("X-Actord-Partition"), 10, 32)
-	o, oerr := strconv.ParseInt(r.Header.Get("X-Actord-Offset"), 10, 64)
-	if err != nil || perr != nil || oerr != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
+	h, ok := postedRecord(w, r)
+	if !ok {
 		return
 	}
-	h := handledRecord{Partition: int32(p), Offset: o, Key: r.Header.Get("X-Actord-Key"), Value: string(body)}
 	s.mu.Lock()
-	hold := h.Key == s.key && h.Partition == s.part && s.holdAt >= 0 && o >= s.holdAt
+	hold := h.Key == s.key && h.Partition == s.part && s.holdAt >= 0 && h.Offset >= s.holdAt
 	if !hold {
 		s.recs = append(s.recs, h)
 	}
@@ -232,6 +228,20 @@ func (s *holdingServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// postedRecord is the record an `http` handler POSTed in r (its value,
+// and its partition, offset and key from the X-Actord-* headers), or a
+// 400 answered and ok false.
+func postedRecord(w http.ResponseWriter, r *http.Request) (h handledRecord, ok bool) {
+	body, err := io.ReadAll(r.Body)
+	p, perr := strconv.ParseInt(r.Header.Get("X-Actord-Partition"), 10, 32)
+	o, oerr := strconv.ParseInt(r.Header.Get("X-Actord-Offset"), 10, 64)
+	if err != nil || perr != nil || oerr != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return h, false
+	}
+	return handledRecord{Partition: int32(p), Offset: o, Key: r.Header.Get("X-Actord-Key"), Value: string(body)}, true
 }
 
 func writeFile(t *testing.T, path, s string) {

@@ -3,7 +3,6 @@ package reliability
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -197,11 +196,8 @@ func (s *outageServer) refusedAt() []time.Time {
 }
 
 func (s *outageServer) serve(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	p, perr := strconv.ParseInt(r.Header.Get("X-Actord-Partition"), 10, 32)
-	o, oerr := strconv.ParseInt(r.Header.Get("X-Actord-Offset"), 10, 64)
-	if err != nil || perr != nil || oerr != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
+	h, ok := postedRecord(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -212,5 +208,5 @@ func (s *outageServer) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 		return
 	}
-	s.recs = append(s.recs, handledRecord{Partition: int32(p), Offset: o, Key: r.Header.Get("X-Actord-Key"), Value: string(body)})
+	s.recs = append(s.recs, h)
 }

@@ -2,7 +2,6 @@ package reliability
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -234,20 +233,16 @@ func (s *parkingServer) handledKey(k string) []handledRecord {
 }
 
 func (s *parkingServer) serve(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	p, perr := strconv.ParseInt(r.Header.Get("X-Actord-Partition"), 10, 32)
-	o, oerr := strconv.ParseInt(r.Header.Get("X-Actord-Offset"), 10, 64)
-	if err != nil || perr != nil || oerr != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
+	h, ok := postedRecord(w, r)
+	if !ok {
 		return
 	}
-	key := r.Header.Get("X-Actord-Key")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fail(key, o) && s.refuse.Load() {
+	if s.fail(h.Key, h.Offset) && s.refuse.Load() {
 		s.tried[s.cur]++
 		http.Error(w, "not this one", http.StatusInternalServerError)
 		return
 	}
-	s.recs = append(s.recs, handledRecord{Partition: int32(p), Offset: o, Key: key, Value: string(body)})
+	s.recs = append(s.recs, h)
 }
