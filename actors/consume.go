@@ -34,6 +34,9 @@ type consumer struct {
 	park *parking
 	// notes are the partitions' stall notes (stall.go), by partition.
 	notes sync.Map
+	// pattern is the topic pattern this consumer was made for
+	// (ConsumePattern), "" for one declared by its topic.
+	pattern string
 }
 
 // Delivery is what a service's own handler actor (ConsumeWith) receives:
@@ -82,19 +85,26 @@ func ConsumeWith(rt *Runtime, topic, group string, props *actor.Props, opts ...C
 		return fmt.Errorf("consumer %s/%s: actors.RetryTopic(%q): not with ConsumeWith (the runtime runs parked records itself)", topic, group, c.opts.retryTopic)
 	}
 	if c.opts.decoder != nil || c.opts.schema != nil {
-		dec := c.dec
-		c.decode = func(r *kgo.Record) (any, error) {
-			var v any
-			if err := dec.Decode(r.Value, &v); err != nil {
-				return nil, decodeFailure(r, err)
-			}
-			return v, nil
-		}
+		c.decode = decodeAny(c.dec)
 	}
 	return rt.register(c)
 }
 
-func newConsumer(rt *Runtime, topic, group string, opts []ConsumerOption) (*consumer, error) {
+// decodeAny is a ConsumeWith consumer's Decode: the value decoded by dec
+// into an any, a record that does not decode a failure (decodeFailure).
+func decodeAny(dec Decoder) func(*kgo.Record) (any, error) {
+	return func(r *kgo.Record) (any, error) {
+		var v any
+		if err := dec.Decode(r.Value, &v); err != nil {
+			return nil, decodeFailure(r, err)
+		}
+		return v, nil
+	}
+}
+
+// applyConsumerOptions is the consumer options opts set over the
+// defaults, not yet checked.
+func applyConsumerOptions(rt *Runtime, opts []ConsumerOption) consumerOptions {
 	o := consumerOptions{
 		handling:    handling{policy: supervisor.DefaultPolicy()},
 		concurrency: DefaultConcurrency,
@@ -103,6 +113,11 @@ func newConsumer(rt *Runtime, topic, group string, opts []ConsumerOption) (*cons
 	for _, opt := range opts {
 		opt.applyConsumer(&o)
 	}
+	return o
+}
+
+func newConsumer(rt *Runtime, topic, group string, opts []ConsumerOption) (*consumer, error) {
+	o := applyConsumerOptions(rt, opts)
 	var errs []error
 	if err := topics.ValidateName(topic); err != nil {
 		errs = append(errs, err)

@@ -22,10 +22,17 @@ import (
 // and a supervisor actor whose children are the partition actors of the
 // current generation.
 type group struct {
-	rt        *Runtime
-	name      string
-	consumers map[string]*consumer // by topic
-	log       *slog.Logger
+	rt   *Runtime
+	name string
+	// cons holds the group's consumers by topic, replaced whole (under
+	// consMu) when one is added: a topic-pattern consumer adds one per
+	// matching topic while the group runs, and readers (the poll loop,
+	// the console, the stall watch) take it without a lock.
+	cons   atomic.Pointer[map[string]*consumer]
+	consMu sync.Mutex
+	// patterns are the group's topic-pattern consumers (pattern.go).
+	patterns []*patternConsumer
+	log      *slog.Logger
 
 	cl       *kgo.Client
 	sup      *actor.PID
@@ -67,9 +74,32 @@ type tp struct {
 
 func newGroup(rt *Runtime, name string) *group {
 	log := rt.log.With("group", name)
-	return &group{rt: rt, name: name, consumers: map[string]*consumer{}, parts: map[tp]*partition.Handle{},
+	g := &group{rt: rt, name: name, parts: map[tp]*partition.Handle{},
 		recreated: map[string]bool{}, room: make(chan struct{}, 1), log: log,
 		fetch: newFetchHealth(log, "fetch"), commit: newFetchHealth(log, "commit")}
+	g.cons.Store(&map[string]*consumer{})
+	return g
+}
+
+// consumers are the group's consumers by topic; the map is never
+// modified once returned.
+func (g *group) consumers() map[string]*consumer { return *g.cons.Load() }
+
+// addConsumer adds c, refusing a second consumer of its topic.
+func (g *group) addConsumer(c *consumer) error {
+	g.consMu.Lock()
+	defer g.consMu.Unlock()
+	old := *g.cons.Load()
+	if _, dup := old[c.topic]; dup {
+		return fmt.Errorf("consumer %s/%s: topic %q already has a consumer in group %q", c.topic, c.group, c.topic, c.group)
+	}
+	m := make(map[string]*consumer, len(old)+1)
+	for t, oc := range old {
+		m[t] = oc
+	}
+	m[c.topic] = c
+	g.cons.Store(&m)
+	return nil
 }
 
 // groupActor supervises the partition actors: it spawns them (so they are
@@ -96,8 +126,8 @@ func (a *groupActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 }
 
 func (g *group) topics() []string {
-	ts := make([]string, 0, len(g.consumers))
-	for t := range g.consumers {
+	ts := make([]string, 0, len(g.consumers()))
+	for t := range g.consumers() {
 		ts = append(ts, t)
 	}
 	return ts
@@ -108,17 +138,23 @@ func (g *group) start() error {
 	// The supervisor exists before the client: assignment may come at once.
 	g.sup = g.rt.sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &groupActor{g: g} }))
 	reset := kgo.NewOffset().AtStart()
-	for _, c := range g.consumers {
+	for _, c := range g.consumers() {
 		if c.opts.fromLatest {
 			reset = kgo.NewOffset().AtEnd()
 		}
 	}
+	for _, p := range g.patterns {
+		if p.opts.fromLatest {
+			reset = kgo.NewOffset().AtEnd()
+		}
+	}
+	// Before base, whose last options are the service's own kgo options.
+	base = append(append(g.rt.s.metadataAge(len(g.patterns) > 0), g.consumeOpts()...), base...)
 	cl, err := kgo.NewClient(append(base,
 		kgo.SessionTimeout(g.rt.s.sessionTimeout),
 		// Small fetches: one per partition comes on top of the in-flight cap.
 		kgo.FetchMaxPartitionBytes(int32(g.rt.s.fetchBytes)),
 		kgo.ConsumerGroup(g.name),
-		kgo.ConsumeTopics(g.topics()...),
 		kgo.ConsumeResetOffset(reset),
 		// Read committed by default: records of aborted transactions (an
 		// exactly-once producer's failed batches) are never delivered; for
@@ -146,6 +182,14 @@ func (g *group) start() error {
 	g.stopPoll = cancel
 	g.polled = make(chan struct{})
 	go g.poll(ctx)
+	if len(g.patterns) > 0 {
+		ps := make([]string, len(g.patterns))
+		for i, p := range g.patterns {
+			ps[i] = p.pattern
+		}
+		g.log.Info("consumer group started", "topics", g.topics(), "patterns", ps)
+		return nil
+	}
 	g.log.Info("consumer group started", "topics", g.topics())
 	return nil
 }
@@ -182,7 +226,7 @@ func (g *group) poll(ctx context.Context) {
 		g.mu.Lock()
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 			if h := g.parts[tp{p.Topic, p.Partition}]; h != nil && len(p.Records) > 0 {
-				g.consumers[p.Topic].m.received.Add(float64(len(p.Records)))
+				g.consumers()[p.Topic].m.received.Add(float64(len(p.Records)))
 				h.Deliver(p.Records)
 				g.fetch.moved(p.Topic, p.Partition)
 			}
@@ -304,7 +348,7 @@ func (g *group) assigned(_ context.Context, cl *kgo.Client, assigned map[string]
 	}
 	g.mu.Unlock()
 	for topic, ps := range assigned {
-		c := g.consumers[topic]
+		c := g.consumerOf(topic)
 		if c == nil {
 			continue
 		}
@@ -487,7 +531,7 @@ func (g *group) respawnCrashed() {
 	g.respawn = nil
 	g.mu.Unlock()
 	for _, r := range todo {
-		c := g.consumers[r.topic]
+		c := g.consumers()[r.topic]
 		h, err := g.spawn(g.cl, c, r.partition)
 		if err != nil {
 			g.log.Error("cannot restart partition actor", "topic", r.topic, "partition", r.partition, "error", err)

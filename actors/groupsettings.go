@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -121,6 +122,8 @@ type groupSettings struct {
 	balancer        Balancer
 	protocol        GroupProtocol
 	readUncommitted bool
+	// metadataMaxAge is MetadataMaxAge's, zero when not given.
+	metadataMaxAge time.Duration
 }
 
 // check reports a combination that would be ignored: franz-go runs a
@@ -209,4 +212,45 @@ func (g groupSettings) isolation() kgo.IsolationLevel {
 		return kgo.ReadUncommitted()
 	}
 	return kgo.ReadCommitted()
+}
+
+// The metadata ages of the group clients (MetadataMaxAge).
+const (
+	// DefaultMetadataMaxAge is a group client's without a topic pattern:
+	// franz-go's and the Java client's.
+	DefaultMetadataMaxAge = 5 * time.Minute
+	// DefaultPatternMetadataMaxAge is a group client's with a topic
+	// pattern (ConsumePattern): a new matching topic is consumed within
+	// about this long.
+	DefaultPatternMetadataMaxAge = 10 * time.Second
+)
+
+// MetadataMaxAge sets how often the groups' clients refresh their view of
+// the cluster when nothing forces them to (Java client:
+// metadata.max.age.ms): a topic-pattern consumer (ConsumePattern) sees a
+// new matching topic, and any group a topic's new partitions, within
+// about this long. Between 1s and 1h. Default DefaultPatternMetadataMaxAge
+// for a group with a topic pattern, DefaultMetadataMaxAge otherwise.
+func MetadataMaxAge(d time.Duration) RuntimeOption {
+	return runtimeOpt(func(s *settings) {
+		if d < time.Second || d > time.Hour {
+			s.bad("actors.MetadataMaxAge(%s): must be between 1s and 1h", d)
+			return
+		}
+		s.group.metadataMaxAge = d
+	})
+}
+
+// metadataAge is the metadata options of a group client, with or
+// without a topic pattern.
+func (s *settings) metadataAge(pattern bool) []kgo.Opt {
+	d := s.group.metadataMaxAge
+	switch {
+	case d == 0 && pattern:
+		d = DefaultPatternMetadataMaxAge
+	case d == 0:
+		return nil
+	}
+	// franz-go refuses a max age below the min age (default 5s).
+	return []kgo.Opt{kgo.MetadataMaxAge(d), kgo.MetadataMinAge(min(d, 5*time.Second))}
 }

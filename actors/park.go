@@ -129,7 +129,7 @@ func (rt *Runtime) closeParking() {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	for _, g := range rt.groups {
-		for _, c := range g.consumers {
+		for _, c := range g.consumers() {
 			c.park.close()
 		}
 	}

@@ -361,15 +361,20 @@ func (rt *Runtime) registerStarted(c *consumer) error {
 }
 
 func (rt *Runtime) add(c *consumer) error {
-	g, ok := rt.groups[c.group]
+	g := rt.groupFor(c.group)
+	if err := g.conflicts(c); err != nil {
+		return err
+	}
+	return g.addConsumer(c)
+}
+
+// groupFor is the group named name, created on first use (under rt.mu).
+func (rt *Runtime) groupFor(name string) *group {
+	g, ok := rt.groups[name]
 	if !ok {
-		g = newGroup(rt, c.group)
-		rt.groups[c.group] = g
-		rt.order = append(rt.order, c.group)
+		g = newGroup(rt, name)
+		rt.groups[name] = g
+		rt.order = append(rt.order, name)
 	}
-	if _, dup := g.consumers[c.topic]; dup {
-		return fmt.Errorf("consumer %s/%s: topic %q already has a consumer in group %q", c.topic, c.group, c.topic, c.group)
-	}
-	g.consumers[c.topic] = c
-	return nil
+	return g
 }

@@ -180,7 +180,7 @@ func (w *stallWatch) look(now time.Time) {
 		for k, h := range g.parts {
 			var note *stallNote
 			open := false
-			if c := g.consumers[k.topic]; c != nil {
+			if c := g.consumers()[k.topic]; c != nil {
 				note = c.note(k.partition)
 				open = c.circuit != nil && c.circuit.Open()
 			}

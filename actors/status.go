@@ -87,7 +87,7 @@ func (rt *Runtime) Status(ctx context.Context) (console.Status, error) {
 		}
 		g.mu.Unlock()
 		for _, topic := range g.topics() {
-			c := g.consumers[topic]
+			c := g.consumers()[topic]
 			cs := console.Consumer{Topic: topic, Group: g.name, Ordering: c.opts.ordering.String(),
 				Paused: slices.Contains(paused, topic), Counts: c.m.counts(), Latency: hists[[2]string{topic, g.name}]}
 			if !c.opts.noDeadLetter {
@@ -166,7 +166,7 @@ func (rt *Runtime) consumerGroup(group, topic string) (*group, error) {
 	switch {
 	case g == nil:
 		return nil, fmt.Errorf("no consumer group %q in this runtime", group)
-	case g.consumers[topic] == nil:
+	case g.consumers()[topic] == nil:
 		return nil, fmt.Errorf("group %q has no consumer of topic %q", group, topic)
 	case g.cl == nil:
 		return nil, fmt.Errorf("group %q has not started", group)
@@ -294,7 +294,7 @@ func (rt *Runtime) DecodeValue(ctx context.Context, topic string, value []byte) 
 	ctx, cancel := context.WithTimeout(ctx, decodeTimeout)
 	defer cancel()
 	for _, g := range rt.groupList() {
-		c := g.consumers[topic]
+		c := g.consumers()[topic]
 		if c == nil {
 			continue
 		}

@@ -62,12 +62,12 @@ func registryCtx(parent context.Context, cl *schema.RegistryClient) (context.Con
 func (a *app) declareDecoded(rt *actors.Runtime, c config.Consumer, reg schema.Registry) error {
 	opts, err := fromconfig.ConsumerOptions(c)
 	if err != nil {
-		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+		return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
 	}
 	var reader *schema.Schema
 	if c.Schema.File != "" {
 		if reader, err = schema.Load(c.Schema.File); err != nil {
-			return fmt.Errorf("consumer %s/%s: schema.file: %w", c.Topic, c.Group, err)
+			return fmt.Errorf("consumer %s/%s: schema.file: %w", c.Source(), c.Group, err)
 		}
 	}
 	if !c.Schema.Registry {
@@ -80,11 +80,11 @@ func (a *app) declareDecoded(rt *actors.Runtime, c config.Consumer, reg schema.R
 		dec, err = handler.NewAvroJSON(reader, reg, rt.Logger())
 	}
 	if err != nil {
-		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+		return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
 	}
 	fn, err := handler.New(c.Handler, rt, a.stdout)
 	if err != nil {
-		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+		return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
 	}
-	return actors.Consume(rt, c.Topic, c.Group, handler.Decoded(fn), append(opts, actors.WithDecoder(dec))...)
+	return consume(rt, c, handler.Decoded(fn), append(opts, actors.WithDecoder(dec)))
 }

@@ -97,12 +97,12 @@ func (a *app) declare(rt *actors.Runtime, c config.Consumer, reg schema.Registry
 	}
 	opts, err := fromconfig.ConsumerOptions(c)
 	if err != nil {
-		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+		return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
 	}
 	if c.ExactlyOnce {
 		tf, err := handler.NewTransform(c.Handler)
 		if err != nil {
-			return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+			return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
 		}
 		return actors.Transform(rt, c.Topic, c.Group, tf, opts...)
 	}
@@ -112,20 +112,29 @@ func (a *app) declare(rt *actors.Runtime, c config.Consumer, reg schema.Registry
 	if e := c.Handler.Exec; e != nil && e.Batch != nil {
 		fn, b, err := handler.NewExecBatch(*e, a.stdout)
 		if err != nil {
-			return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+			return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
 		}
 		return actors.ConsumeBatch(rt, c.Topic, c.Group, b, fn, opts...)
 	}
 	if c.Handler.HTTP != nil && c.Handler.HTTP.Batch != nil {
 		fn, b, err := handler.NewHTTPBatch(*c.Handler.HTTP)
 		if err != nil {
-			return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+			return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
 		}
 		return actors.ConsumeBatch(rt, c.Topic, c.Group, b, fn, opts...)
 	}
 	fn, err := handler.New(c.Handler, rt, a.stdout)
 	if err != nil {
-		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+		return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
+	}
+	return consume(rt, c, fn, opts)
+}
+
+// consume declares c with the handler fn: a consumer of its topic, or of
+// every topic its topic_pattern matches.
+func consume(rt *actors.Runtime, c config.Consumer, fn handler.Func, opts []actors.ConsumerOption) error {
+	if c.TopicPattern != "" {
+		return actors.ConsumePattern(rt, c.TopicPattern, c.Group, fn, opts...)
 	}
 	return actors.Consume(rt, c.Topic, c.Group, fn, opts...)
 }

@@ -15,11 +15,14 @@ import (
 func (a *app) declareStream(rt *actors.Runtime, c config.Consumer) error {
 	opts, err := fromconfig.ConsumerOptions(c)
 	if err != nil {
-		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+		return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
 	}
 	props, err := handler.NewStream(c.Handler.Exec, rt.Logger())
 	if err != nil {
-		return fmt.Errorf("consumer %s/%s: %w", c.Topic, c.Group, err)
+		return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
+	}
+	if c.TopicPattern != "" {
+		return actors.ConsumePatternWith(rt, c.TopicPattern, c.Group, props, opts...)
 	}
 	return actors.ConsumeWith(rt, c.Topic, c.Group, props, opts...)
 }

@@ -68,6 +68,11 @@ type Kafka struct {
 	// member's partitions sooner; too short expels members that pause.
 	// Default 45s.
 	SessionTimeout time.Duration `mapstructure:"session_timeout"`
+	// MetadataMaxAge is how often the group clients refresh metadata when
+	// nothing forces it (Java client: metadata.max.age.ms): a
+	// topic_pattern consumer finds new topics within it. Zero means the
+	// default: 10s for a group with a topic pattern, 5m otherwise.
+	MetadataMaxAge time.Duration `mapstructure:"metadata_max_age"`
 	// InstanceID, Balancer and GroupProtocol tune every consumer group of
 	// the process (config/groups.go).
 	InstanceID    string `mapstructure:"instance_id"`
@@ -221,8 +226,12 @@ type Topic struct {
 
 // Consumer declares one consumer that `actord start` runs.
 type Consumer struct {
-	// Topic is the topic consumed. Required.
+	// Topic is the topic consumed. Required, unless TopicPattern is set.
 	Topic string `mapstructure:"topic"`
+	// TopicPattern consumes every topic whose whole name matches this
+	// regular expression (Go's RE2 syntax), those created later too
+	// (actors.ConsumePattern). Instead of Topic.
+	TopicPattern string `mapstructure:"topic_pattern"`
 	// Group is the consumer group. Required.
 	Group string `mapstructure:"group"`
 	// MaxRetries is how many times a failed record is retried: at most

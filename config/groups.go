@@ -64,5 +64,8 @@ func (k Kafka) GroupOptions() ([]actors.RuntimeOption, error) {
 	if k.IsolationLevel == IsolationReadUncommitted {
 		opts = append(opts, actors.ReadUncommitted())
 	}
+	if k.MetadataMaxAge != 0 {
+		opts = append(opts, actors.MetadataMaxAge(k.MetadataMaxAge))
+	}
 	return opts, nil
 }

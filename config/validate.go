@@ -354,6 +354,9 @@ func (k Kafka) check(ck *checker) {
 	if k.SessionTimeout < 6*time.Second || k.SessionTimeout > 5*time.Minute {
 		ck.add("kafka.session_timeout", "must be between 6s and 5m (the brokers' usual group.min/max.session.timeout.ms), got %s", k.SessionTimeout)
 	}
+	if d := k.MetadataMaxAge; d != 0 && (d < time.Second || d > time.Hour) {
+		ck.add("kafka.metadata_max_age", "must be between 1s and 1h, got %s", d)
+	}
 
 	s := k.SASL
 	switch s.Mechanism {
@@ -426,7 +429,7 @@ func (b Broker) check(ck *checker, k Kafka) {
 }
 
 func (cs Consumer) check(ck *checker, key string) {
-	ck.topic(key+".topic", cs.Topic)
+	cs.checkSource(ck, key)
 	if cs.Group == "" {
 		ck.add(key+".group", "required")
 	}
@@ -456,7 +459,8 @@ func (cs Consumer) check(ck *checker, key string) {
 			ck.add(key+".dead_letter_topic", "set while dead_letter is false")
 		}
 	case cs.Topic == "" && cs.DeadLetterTopic == "":
-		// Nothing to derive it from: the missing topic is the problem.
+		// Nothing to derive it from: the missing topic is the problem,
+		// or each topic a pattern matches has its own.
 	default:
 		ck.topic(key+".dead_letter_topic", cs.DeadLetterTopic)
 		if cs.DeadLetterTopic == cs.Topic {

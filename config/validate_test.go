@@ -84,7 +84,26 @@ func TestValidate(t *testing.T) {
 		{"topic replication", func(c *Config) { c.Topics[0].ReplicationFactor = -3 }, "topics[0].replication_factor: must be at least 1, got -3"},
 		{"topic duplicate", func(c *Config) { c.Topics = append(c.Topics, Topic{Name: "x"}, Topic{Name: "orders"}) }, `topics[2].name: "orders" is declared twice (first at topics[0])`},
 
-		{"consumer topic", func(c *Config) { c.Consumers[0].Topic = "" }, "consumers[0].topic: required"},
+		{"consumer topic", func(c *Config) { c.Consumers[0].Topic = "" }, "consumers[0].topic: required (or topic_pattern)"},
+		{"topic pattern", func(c *Config) { c.Consumers[0].Topic, c.Consumers[0].TopicPattern = "", `orders\..*` }, ""},
+		{"topic pattern with topic", func(c *Config) { c.Consumers[0].TopicPattern = `orders\..*` }, `consumers[0].topic_pattern: set with topic "orders": give one of them`},
+		{"topic pattern bad", func(c *Config) { c.Consumers[0].Topic, c.Consumers[0].TopicPattern = "", `orders\.(` }, `consumers[0].topic_pattern: topic pattern "orders\\.(": error parsing regexp`},
+		{"topic pattern retry topic", func(c *Config) {
+			c.Consumers[0].Topic, c.Consumers[0].TopicPattern, c.Consumers[0].Ordering = "", "orders.*", OrderingKey
+			c.Consumers[0].RetryTopic, c.Consumers[0].RetrySchedule = "retries", []time.Duration{time.Minute}
+		}, "consumers[0].retry_topic: not with topic_pattern"},
+		{"topic pattern batch", func(c *Config) {
+			c.Consumers[0].Topic, c.Consumers[0].TopicPattern = "", "orders.*"
+			c.Consumers[0].Handler.Exec.Batch = &Batch{Max: 10}
+		}, "consumers[0].handler.exec.batch: not with topic_pattern"},
+		{"topic pattern dead letters loop", func(c *Config) {
+			c.Consumers[0].Topic, c.Consumers[0].TopicPattern, c.Consumers[0].DeadLetterTopic = "", `orders\..*`, "orders.failed"
+		}, `consumers[0].dead_letter_topic: "orders.failed" matches topic_pattern`},
+		{"topic pattern forward loop", func(c *Config) {
+			c.Consumers[0].Topic, c.Consumers[0].TopicPattern = "", `orders\..*`
+			c.Consumers[0].Handler = Handler{Forward: &ForwardHandler{Topic: "orders.copy"}}
+		}, `consumers[0].handler.forward.topic: "orders.copy" matches topic_pattern`},
+		{"metadata max age", func(c *Config) { c.Kafka.MetadataMaxAge = 100 * time.Millisecond }, "kafka.metadata_max_age: must be between 1s and 1h, got 100ms"},
 		{"consumer topic name", func(c *Config) { c.Consumers[0].Topic = "a b" }, `consumers[0].topic: "a b" is not a valid topic name`},
 		{"consumer group", func(c *Config) { c.Consumers[0].Group = "" }, "consumers[0].group: required"},
 		{"ordering", func(c *Config) { c.Consumers[0].Ordering = "random" }, `consumers[0].ordering: "random" is not one of partition, key, unordered`},
