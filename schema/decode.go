@@ -73,7 +73,11 @@ func nativeFromBinary(s *Schema, body []byte) (v any, rest []byte, err error) {
 			v, rest, err = nil, nil, fmt.Errorf("goavro panicked: %v", r)
 		}
 	}()
-	return s.codec.NativeFromBinary(body)
+	v, rest, err = s.codec.NativeFromBinary(body)
+	if err == nil && s.fixedDec {
+		v = fixedDecimals(s.root, v, fromPlainFixed)
+	}
+	return v, rest, err
 }
 
 // unwrapUnion returns the branch a goavro union value holds and its value.

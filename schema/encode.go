@@ -30,6 +30,9 @@ func (s *Schema) AppendEncode(dst []byte, v any) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
+	if s.fixedDec {
+		nat = fixedDecimals(s.root, nat, toPlainFixed)
+	}
 	out, err := s.codec.BinaryFromNative(dst, nat)
 	if err != nil {
 		return dst, fmt.Errorf("avro encode %s: %w", s.Name(), err)

@@ -17,6 +17,9 @@ type Schema struct {
 	canonical string
 	fp        uint64
 	codec     *goavro.Codec
+	// fixedDec: the schema has a fixed decimal, which goavro compiles as
+	// plain fixed (fixeddecimal.go).
+	fixedDec bool
 
 	// resolutions caches, per writer *Schema, how to turn that writer's
 	// values into this (reader) schema's.
@@ -40,19 +43,27 @@ func Parse(text string) (*Schema, error) {
 		return nil, fmt.Errorf("avro schema: %w", err)
 	}
 	compact := compactJSON(text)
+	codecText, fixedDec := compact, hasFixedDecimal(root)
+	if fixedDec {
+		if codecText, err = plainFixedText(compact); err != nil {
+			return nil, fmt.Errorf("avro schema: %w", err)
+		}
+	}
 	var codec *goavro.Codec
-	if c, ok := codecs.Load(compact); ok {
+	if c, ok := codecs.Load(codecText); ok {
 		codec = c.(*goavro.Codec)
 	} else {
-		codec, err = goavro.NewCodecWithOptions(compact, codecOptions)
+		codec, err = goavro.NewCodecWithOptions(codecText, codecOptions)
 		if err != nil {
 			return nil, fmt.Errorf("avro schema: %w", err)
 		}
-		if c, loaded := codecs.LoadOrStore(compact, codec); loaded {
+		if c, loaded := codecs.LoadOrStore(codecText, codec); loaded {
 			codec = c.(*goavro.Codec)
 		}
 	}
-	return newSchema(compact, root, codec), nil
+	s := newSchema(compact, root, codec)
+	s.fixedDec = fixedDec
+	return s, nil
 }
 
 func newSchema(text string, root *node, codec *goavro.Codec) *Schema {
