@@ -60,6 +60,9 @@ type group struct {
 	eos eosGroup
 	// batches are the group's ConsumeBatch consumers (batch.go).
 	batches batchGroup
+	// controls are the partitions' last transaction markers (control.go),
+	// under mu.
+	controls map[tp]*control
 
 	joined atomic.Bool
 	// closing is set once the group is being stopped: an assignment that
@@ -74,7 +77,7 @@ type tp struct {
 
 func newGroup(rt *Runtime, name string) *group {
 	log := rt.log.With("group", name)
-	g := &group{rt: rt, name: name, parts: map[tp]*partition.Handle{},
+	g := &group{rt: rt, name: name, parts: map[tp]*partition.Handle{}, controls: map[tp]*control{},
 		recreated: map[string]bool{}, room: make(chan struct{}, 1), log: log,
 		fetch: newFetchHealth(log, "fetch"), commit: newFetchHealth(log, "commit")}
 	g.cons.Store(&map[string]*consumer{})
@@ -160,6 +163,9 @@ func (g *group) start() error {
 		// exactly-once producer's failed batches) are never delivered; for
 		// topics without transactions this costs nothing (ReadUncommitted).
 		kgo.FetchIsolationLevel(g.rt.s.group.isolation()),
+		// Transaction markers come with the records, so that a mark can
+		// pass the marker that ends a partition (control.go).
+		kgo.KeepControlRecords(),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(g.rt.s.commitInterval),
 		kgo.AutoCommitCallback(g.committed),
@@ -225,9 +231,13 @@ func (g *group) poll(ctx context.Context) {
 		})
 		g.mu.Lock()
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if h := g.parts[tp{p.Topic, p.Partition}]; h != nil && len(p.Records) > 0 {
-				g.consumers()[p.Topic].m.received.Add(float64(len(p.Records)))
-				h.Deliver(p.Records)
+			k := tp{p.Topic, p.Partition}
+			if h := g.parts[k]; h != nil && len(p.Records) > 0 {
+				recs := g.dropControl(k, h, p.Records)
+				if len(recs) > 0 {
+					g.consumers()[p.Topic].m.received.Add(float64(len(recs)))
+					h.Deliver(recs)
+				}
 				g.fetch.moved(p.Topic, p.Partition)
 			}
 		})
@@ -370,7 +380,13 @@ func (g *group) assigned(_ context.Context, cl *kgo.Client, assigned map[string]
 func (g *group) spawn(cl *kgo.Client, c *consumer, p int32) (*partition.Handle, error) {
 	topic := c.topic
 	cfg := c.partitionConfig(p)
+	ctl := g.controlOf(tp{topic, p})
 	cfg.Mark = func(epoch int32, offset int64) {
+		if c := ctl.offset.Load(); c == offset {
+			// Every record before a transaction marker is done: the mark
+			// passes the marker (control.go).
+			epoch, offset = ctl.epoch.Load(), c+1
+		}
 		cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{topic: {p: {Epoch: epoch, Offset: offset}}})
 	}
 	cfg.Pause = func() { cl.PauseFetchPartitions(map[string][]int32{topic: {p}}) }
