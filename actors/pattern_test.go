@@ -189,3 +189,34 @@ func TestPatternDeclarationErrors(t *testing.T) {
 		})
 	}
 }
+
+// Under the KIP-848 protocol too (franz-go matches the pattern itself and
+// sends the broker the matching names, the dead-letter topics left out),
+// a topic created after the start is consumed.
+func TestPatternConsumerUnderKIP848(t *testing.T) {
+	b := actortest.Broker(t, actortest.NoAutoCreate())
+	actortest.CreateTopic(t, b, "orders.eu", 2)
+	rt := actortest.Runtime(t, b, actors.MetadataMaxAge(time.Second),
+		actors.ConsumerGroupProtocol(actors.ProtocolConsumer), actors.GroupBalancer(actors.BalanceRange))
+	var mu sync.Mutex
+	seen := map[string]int{}
+	if err := actors.ConsumePattern(rt, `orders\..*`, "pattern-848", func(_ context.Context, m actors.Message[string]) error {
+		mu.Lock()
+		seen[m.Topic]++
+		mu.Unlock()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	actortest.Produce(t, b, "orders.eu", actortest.Value("1"))
+	actortest.WaitCommittedToEnd(t, b, "pattern-848", "orders.eu")
+	actortest.CreateTopic(t, b, "orders.us", 1)
+	actortest.Produce(t, b, "orders.us", actortest.Value("2"))
+	actortest.WaitCommittedToEnd(t, b, "pattern-848", "orders.us")
+	mu.Lock()
+	defer mu.Unlock()
+	if seen["orders.eu"] != 1 || seen["orders.us"] != 1 {
+		t.Errorf("handled %v, want one record of each topic", seen)
+	}
+}
