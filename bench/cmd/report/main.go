@@ -2,7 +2,7 @@
 // franz-go on one embedded broker, prints a table per scenario and writes
 // bench/RESULTS.md. `make bench` runs it after the Go benchmarks.
 //
-//	go run ./bench/cmd/report [-short] [-out bench/RESULTS.md] [-gobench bench/gobench.txt]
+//	go run ./bench/cmd/report [-short] [-out bench/RESULTS.md] [-gobench bench/gobench.txt] [-only daemon]
 //
 // -short (or ACTORD_BENCH_SHORT=1) cuts the record counts for a quick run.
 package main
@@ -42,6 +42,7 @@ func main() {
 	group := flag.String("group", "", "internal: the consumer group")
 	maxInFlight := flag.Int("max-in-flight", 0, "internal: the actord side's cap")
 	dur := flag.Duration("for", 0, "internal: how long to consume")
+	only := flag.String("only", "", "run only this scenario (daemon: 7), on a broker of its own")
 	flag.Parse()
 
 	if *child != "" {
@@ -56,6 +57,10 @@ func main() {
 	if *short {
 		p = params{consumeN: 100_000, produceN: 50_000, slowN: 2_000, rounds: 2, latencyFor: 2 * time.Second, memoryFor: 3 * time.Second,
 			execN: 500, execStreamN: 20_000}
+	}
+	run := run
+	if *only != "" {
+		run = func(p params) (*bench.Report, error) { return runOnly(*only, p) }
 	}
 	r, err := run(p)
 	if err != nil {
@@ -123,9 +128,13 @@ func run(p params) (*bench.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	daemonTable, err := daemonScenario(ctx, e, p)
+	if err != nil {
+		return nil, err
+	}
 	r.LoadAfter = bench.LoadAverage()
 
-	r.Tables = append(r.Tables, memoryTable, execTable)
+	r.Tables = append(r.Tables, memoryTable, execTable, daemonTable)
 	return r, nil
 }
 
