@@ -56,7 +56,7 @@ commits and leaves the groups; a second signal exits at once.`,
 				reg = frt.Registry
 			}
 			for _, c := range consumers {
-				if err := a.declare(rt, c, reg); err != nil {
+				if err := a.declare(rt, c, reg, frt.Tracer == nil); err != nil {
 					rt.Stop(cmd.Context())
 					return err
 				}
@@ -91,7 +91,10 @@ func (a *app) consumerCmd() *cobra.Command {
 	return c
 }
 
-func (a *app) declare(rt *actors.Runtime, c config.Consumer, reg schema.Registry) error {
+// declare declares consumer c on rt. batchable lets the log and forward
+// kinds run in implicit batches (handler.NewBatch): tracing is off, for a
+// batch has no process span per record.
+func (a *app) declare(rt *actors.Runtime, c config.Consumer, reg schema.Registry, batchable bool) error {
 	if c.Schema != nil {
 		return a.declareDecoded(rt, c, reg)
 	}
@@ -122,6 +125,17 @@ func (a *app) declare(rt *actors.Runtime, c config.Consumer, reg schema.Registry
 			return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
 		}
 		return actors.ConsumeBatch(rt, c.Topic, c.Group, b, fn, opts...)
+	}
+	if batchable && c.TopicPattern == "" && (c.Ordering == "" || c.Ordering == config.OrderingPartition) {
+		// log and forward in partition order run in implicit batches:
+		// a write(2) or a produce round trip per batch, not per record.
+		bfn, ok, err := handler.NewBatch(c.Handler, rt, a.stdout)
+		if err != nil {
+			return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
+		}
+		if ok {
+			return actors.ConsumeBatch(rt, c.Topic, c.Group, handler.Batched, bfn, opts...)
+		}
 	}
 	fn, err := handler.New(c.Handler, rt, a.stdout)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -19,6 +20,14 @@ type forwardHandler struct {
 }
 
 func newForward(c config.ForwardHandler, rt *actors.Runtime) (Func, error) {
+	h, err := buildForward(c, rt)
+	if err != nil {
+		return nil, err
+	}
+	return h.handle, nil
+}
+
+func buildForward(c config.ForwardHandler, rt *actors.Runtime) (*forwardHandler, error) {
 	if c.Topic == "" {
 		return nil, errors.New("handler: forward needs a topic: forward: {topic: NAME}")
 	}
@@ -28,8 +37,7 @@ func newForward(c config.ForwardHandler, rt *actors.Runtime) (Func, error) {
 	if rt == nil {
 		return nil, errors.New("handler: forward needs a runtime to produce with")
 	}
-	h := &forwardHandler{topic: c.Topic, client: rt.Client()}
-	return h.handle, nil
+	return &forwardHandler{topic: c.Topic, client: rt.Client()}, nil
 }
 
 // handle returns once the record is acknowledged, so that the source
@@ -43,6 +51,46 @@ func (h *forwardHandler) handle(ctx context.Context, m actors.Message[[]byte]) e
 	}
 	if err := h.client.ProduceSync(ctx, r).FirstErr(); err != nil {
 		return actors.Retry(fmt.Errorf("forward to %s: %w", h.topic, err))
+	}
+	return nil
+}
+
+// handleBatch produces a copy of every record of the batch at once and
+// returns once all of them are acknowledged, so that the batch's offsets
+// are committed only after its copies are durable, and a batch costs one
+// wait for acknowledgements instead of one a record. Should any copy
+// fail, the batch fails whole and is retried whole (its other copies may
+// be written twice, as a retried record's may).
+func (h *forwardHandler) handleBatch(ctx context.Context, ms []actors.Message[[]byte]) error {
+	recs := make([]kgo.Record, len(ms))
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	promise := func(_ *kgo.Record, err error) {
+		if err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}
+		wg.Done()
+	}
+	wg.Add(len(ms))
+	for i := range ms {
+		m := &ms[i]
+		r := &recs[i]
+		r.Topic, r.Key, r.Value = h.topic, m.Key, m.Raw
+		if len(m.Headers) > 0 {
+			r.Headers = append([]kgo.RecordHeader(nil), m.Headers...)
+		}
+		h.client.Produce(ctx, r, promise)
+	}
+	wg.Wait()
+	if first != nil {
+		return actors.Retry(fmt.Errorf("forward to %s: %w", h.topic, first))
 	}
 	return nil
 }

@@ -8,7 +8,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/actord/actord/actors"
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/handler"
 )
 
 func TestForwardProducesKeyValueAndHeaders(t *testing.T) {
@@ -47,5 +49,50 @@ func TestForwardProducesKeyValueAndHeaders(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got.Headers, m.Headers) {
 		t.Errorf("forwarded headers %v, want %v", got.Headers, m.Headers)
+	}
+}
+
+// The batch form produces every record of the batch, in order, and
+// returns once all are acknowledged.
+func TestForwardBatchProducesEveryCopyBeforeItReturns(t *testing.T) {
+	b := startBroker(t)
+	rt := newRuntime(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	createTopic(t, b, "orders.copies")
+	fn, ok, err := handler.NewBatch(config.Handler{Forward: &config.ForwardHandler{Topic: "orders.copies"}}, rt, nil)
+	if err != nil || !ok {
+		t.Fatalf("NewBatch(forward) = %v, %v", ok, err)
+	}
+	var ms []actors.Message[[]byte]
+	for i := range 50 {
+		m := message()
+		m.Raw = []byte{byte(i)}
+		if i%2 == 0 {
+			m.Headers = nil
+		}
+		ms = append(ms, m)
+	}
+	if err := fn(ctx, ms); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumeTopics("orders.copies"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got []*kgo.Record
+	for len(got) < len(ms) {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("%d of %d copies: %v", len(got), len(ms), err)
+		}
+		got = append(got, fs.Records()...)
+	}
+	for i, r := range got {
+		if string(r.Value) != string(ms[i].Raw) || string(r.Key) != string(ms[i].Key) || len(r.Headers) != len(ms[i].Headers) {
+			t.Errorf("copy %d: key %q value %v headers %v, want %q %v %v", i, r.Key, r.Value, r.Headers, ms[i].Key, ms[i].Raw, ms[i].Headers)
+		}
 	}
 }

@@ -43,10 +43,66 @@ type logHandler struct {
 	down bool // an outage was reported and has not ended
 }
 
+// Batched is how the implicit batches of NewBatch are cut: whatever is
+// waiting, up to actors.MaxBatchSize records, without waiting for more.
+var Batched = actors.Batching{Max: actors.MaxBatchSize}
+
+// NewBatch builds the batch form of h for a consumer in partition order
+// (the default) that sets no batch of its own, for the kinds whose
+// per-record cost is mostly a system call or a round trip that a batch
+// shares: log to a regular file (one write(2) a batch instead of one a
+// record) and forward (a batch's copies produced together, and
+// acknowledged, before it is done). ok is false for the other kinds, and
+// for log to stdout or to a file that is not a regular one, which New
+// builds. The guarantees are New's: a batch is done, and its offsets may be
+// committed, only once all its lines are written (log) or all its copies
+// acknowledged (forward); a failed batch is retried whole (copies of it
+// may be written twice), then bisected (see actors.ConsumeBatch).
+func NewBatch(h config.Handler, rt *actors.Runtime, stdout io.Writer) (fn BatchFunc, ok bool, err error) {
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if len(h.Kinds()) != 1 {
+		return nil, false, nil
+	}
+	switch {
+	case h.Log != nil:
+		// Stdout, a pipe or a device stays a record a write: a batch
+		// written in part to a sink that cannot be truncated back would
+		// leave records written but not done, and a torn line.
+		if h.Log.File == "" {
+			return nil, false, nil
+		}
+		if st, err := os.Stat(h.Log.File); err == nil && !st.Mode().IsRegular() {
+			return nil, false, nil
+		}
+		lh, err := openLog(*h.Log, stdout)
+		if err != nil {
+			return nil, true, err
+		}
+		return lh.handleBatch, true, nil
+	case h.Forward != nil:
+		fh, err := buildForward(*h.Forward, rt)
+		if err != nil {
+			return nil, true, err
+		}
+		return fh.handleBatch, true, nil
+	}
+	return nil, false, nil
+}
+
 // newLog opens c.File once, for appending, and keeps it open for the life
 // of the process: the handler has no close, and reopening per record would
 // cost a syscall pair per record.
 func newLog(c config.LogHandler, stdout io.Writer) (Func, error) {
+	h, err := openLog(c, stdout)
+	if err != nil {
+		return nil, err
+	}
+	return h.handle, nil
+}
+
+func openLog(c config.LogHandler, stdout io.Writer) (*logHandler, error) {
 	h := &logHandler{lock: make(chan struct{}, 1), w: stdout, sink: "stdout", stderr: os.Stderr}
 	if c.File != "" {
 		f, err := os.OpenFile(c.File, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -55,22 +111,79 @@ func newLog(c config.LogHandler, stdout io.Writer) (Func, error) {
 		}
 		h.w, h.file, h.sink = f, f, c.File
 	}
-	return h.handle, nil
+	return h, nil
 }
 
 func (h *logHandler) handle(ctx context.Context, m actors.Message[[]byte]) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	bp := linePool.Get().(*[]byte)
+	defer linePool.Put(bp)
+	line, err := h.appendLine((*bp)[:0], ctx, &m)
+	keepLine(bp, line)
+	if err != nil {
+		return err
+	}
+	return h.write(ctx, line)
+}
+
+// handleBatch writes the lines of a batch to the log file, a regular
+// file, with one Write, so that a consumer in partition order costs a
+// write(2) per batch instead of one per record. It returns, and the
+// batch's records are done, only once all their lines are in the file:
+// none waits in a buffer of this process. Should part of the batch be
+// written, the file is truncated back, as for one line, and the batch is
+// written again.
+func (h *logHandler) handleBatch(ctx context.Context, ms []actors.Message[[]byte]) error {
+	bp := linePool.Get().(*[]byte)
+	defer linePool.Put(bp)
+	buf := (*bp)[:0]
+	for i := range ms {
+		var err error
+		if buf, err = h.appendLine(buf, ctx, &ms[i]); err != nil {
+			keepLine(bp, buf)
+			return actors.FailRecords(err, i)
+		}
+	}
+	keepLine(bp, buf)
+	return h.write(ctx, buf)
+}
+
+// linePool holds the buffers lines are encoded into; one that grew past
+// maxPooledLine is let go instead of kept.
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledLine = 1 << 20
+
+// keepLine stores buf, grown from *bp, back in bp for the pool, unless it
+// grew past maxPooledLine.
+func keepLine(bp *[]byte, buf []byte) {
+	if cap(buf) > maxPooledLine {
+		buf = make([]byte, 0, 512)
+	}
+	*bp = buf[:0]
+}
+
+// appendLine appends m's line to dst: appendRecordLine's, or, for a
+// consumer's schema (the value decoded to JSON), encoding/json's with the
+// value as that JSON.
+func (h *logHandler) appendLine(dst []byte, ctx context.Context, m *actors.Message[[]byte]) ([]byte, error) {
+	if !decodedJSON(ctx) {
+		return appendRecordLine(dst, m), nil
+	}
+	buf := bytes.NewBuffer(dst)
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	rec := recordJSON(m)
-	if decodedJSON(ctx) {
-		rec.Value = json.RawMessage(m.Raw) // a consumer's schema: the value as JSON
-	}
+	rec := recordJSON(*m)
+	rec.Value = json.RawMessage(m.Raw)      // a consumer's schema: the value as JSON
 	if err := enc.Encode(rec); err != nil { // Encode ends the line.
-		return actors.Permanent(fmt.Errorf("log: encoding record: %w", err))
+		return dst, actors.Permanent(fmt.Errorf("log: encoding record: %w", err))
 	}
-	// One Write per line under the lock: lines of records handled in
-	// parallel never interleave.
+	return buf.Bytes(), nil
+}
+
+// write writes lines (whole lines, one or more) with one Write under the
+// lock, so that lines of records handled in parallel never interleave,
+// again with backoff while the sink refuses them.
+func (h *logHandler) write(ctx context.Context, lines []byte) error {
 	select {
 	case h.lock <- struct{}{}:
 	case <-ctx.Done():
@@ -79,7 +192,7 @@ func (h *logHandler) handle(ctx context.Context, m actors.Message[[]byte]) error
 	defer func() { <-h.lock }()
 	delay := logRetryMin
 	for {
-		err := h.writeLine(buf.Bytes())
+		err := h.writeLine(lines)
 		if err == nil {
 			h.outage(nil)
 			return nil
@@ -98,21 +211,23 @@ func (h *logHandler) handle(ctx context.Context, m actors.Message[[]byte]) error
 	}
 }
 
-// writeLine writes line with one Write. Should part of it be written, a
-// regular file is truncated back to where it was.
+// writeLine writes line (one or more whole lines) with one Write. Should
+// part of it be written, a regular file is truncated back to where it was:
+// its size less the part (the file is the handler's, appended to under
+// the lock).
 func (h *logHandler) writeLine(line []byte) error {
-	var size int64 = -1
-	if h.file != nil {
-		if st, err := h.file.Stat(); err == nil && st.Mode().IsRegular() {
-			size = st.Size()
-		}
-	}
 	n, err := h.w.Write(line)
 	if err == nil && n < len(line) {
 		err = io.ErrShortWrite
 	}
 	if err == nil || n == 0 {
 		return err
+	}
+	var size int64 = -1
+	if h.file != nil {
+		if st, serr := h.file.Stat(); serr == nil && st.Mode().IsRegular() && st.Size() >= int64(n) {
+			size = st.Size() - int64(n)
+		}
 	}
 	if size >= 0 {
 		if terr := h.file.Truncate(size); terr == nil {

@@ -140,3 +140,48 @@ func TestLogFileAppendsWholeLines(t *testing.T) {
 		t.Errorf("file holds %d distinct records, want %d", len(seen), n)
 	}
 }
+
+// The batch form (a consumer in partition order, handler.NewBatch) writes
+// the lines the record form writes, in order, and is there only for a
+// regular file: stdout stays a record a write.
+func TestLogBatchWritesTheRecordFormsLines(t *testing.T) {
+	dir := t.TempDir()
+	one, many := filepath.Join(dir, "one.jsonl"), filepath.Join(dir, "many.jsonl")
+	fn, err := handler.New(config.Handler{Log: &config.LogHandler{File: one}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bfn, ok, err := handler.NewBatch(config.Handler{Log: &config.LogHandler{File: many}}, nil, nil)
+	if err != nil || !ok {
+		t.Fatalf("NewBatch(log to a file) = %v, %v; want a batch handler", ok, err)
+	}
+	var ms []actors.Message[[]byte]
+	for i := range 100 {
+		m := message()
+		m.Offset = int64(i)
+		m.Raw = []byte(`{"n":` + strconv.Itoa(i) + `}`)
+		if i%7 == 0 {
+			m.Raw = []byte{0xff, byte(i)}
+		}
+		ms = append(ms, m)
+		if err := fn(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bfn(context.Background(), ms[:60]); err != nil {
+		t.Fatal(err)
+	}
+	if err := bfn(context.Background(), ms[60:]); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(one)
+	b, _ := os.ReadFile(many)
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("the batch form wrote\n%s\nthe record form\n%s", b, a)
+	}
+	for _, h := range []config.LogHandler{{}, {File: "/dev/null"}} {
+		if _, ok, err := handler.NewBatch(config.Handler{Log: &h}, nil, nil); ok || err != nil {
+			t.Errorf("NewBatch(log %+v) = %v, %v; want none (a record a write)", h, ok, err)
+		}
+	}
+}
