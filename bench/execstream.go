@@ -47,6 +47,9 @@ type ExecSide struct {
 	Command     []string
 	Ordering    actors.OrderingMode
 	Concurrency int
+	// Pipeline is the stream handler's exec.pipeline (0: one child per
+	// handler actor).
+	Pipeline int
 	// Records is how many records the side handles per round: per-record
 	// exec is slow enough that a few thousand take seconds.
 	Records int
@@ -84,6 +87,8 @@ func ExecSides(dir string, perRecordN, streamN int) ([]ExecSide, error) {
 		{Name: "stream, sh while-read loop, key mode c4", Stream: true, Command: []string{sh}, Ordering: actors.ByKey, Concurrency: 4, Records: streamN / 10, Target: true},
 		{Name: "stream, Python loop, partition mode", Stream: true, Command: []string{Python3, py}, Ordering: actors.ByPartition, Records: streamN / 4},
 		{Name: "stream, Python loop, key mode c4", Stream: true, Command: []string{Python3, py}, Ordering: actors.ByKey, Concurrency: 4, Records: streamN, Target: true},
+		{Name: "stream, sh while-read loop, key mode c4, pipeline 4", Stream: true, Command: []string{sh}, Ordering: actors.ByKey, Concurrency: 4, Pipeline: 4, Records: streamN / 10, Target: true},
+		{Name: "stream, Python loop, key mode c4, pipeline 4", Stream: true, Command: []string{Python3, py}, Ordering: actors.ByKey, Concurrency: 4, Pipeline: 4, Records: streamN, Target: true},
 	}, nil
 }
 
@@ -124,7 +129,7 @@ func (e *Env) ExecThroughput(ctx context.Context, s ExecSide) (ExecResult, error
 	if s.Concurrency > 0 {
 		opts = append(opts, actors.Concurrency(s.Concurrency))
 	}
-	ex := &config.ExecHandler{Command: s.Command}
+	ex := &config.ExecHandler{Command: s.Command, Pipeline: s.Pipeline}
 	if s.Stream {
 		ex.Mode = config.ExecStream
 		props, err := handler.NewStream(ex, e.Log)
@@ -205,6 +210,11 @@ func childrenCPU() time.Duration {
 // CompareExec runs every side rounds times, alternating the order of the
 // sides between rounds, and keeps each side's median run.
 func (e *Env) CompareExec(ctx context.Context, sides []ExecSide, rounds int) ([]ExecResult, error) {
+	return e.compareExec(ctx, sides, rounds, nil)
+}
+
+// compareExec is CompareExec, calling each, when not nil, after every run.
+func (e *Env) compareExec(ctx context.Context, sides []ExecSide, rounds int, each func(ExecResult)) ([]ExecResult, error) {
 	runs := make([][]ExecResult, len(sides))
 	for round := range max(rounds, 1) {
 		for j := range sides {
@@ -215,6 +225,9 @@ func (e *Env) CompareExec(ctx context.Context, sides []ExecSide, rounds int) ([]
 			r, err := e.ExecThroughput(ctx, sides[i])
 			if err != nil {
 				return nil, err
+			}
+			if each != nil {
+				each(r)
 			}
 			runs[i] = append(runs[i], r)
 		}
@@ -235,7 +248,7 @@ func ExecTable(rs []ExecResult, rounds int) Table {
 	t := Table{
 		Title: "6. Exec handlers: per record against stream mode",
 		Method: fmt.Sprintf("Records of %d bytes over 3 partitions (1,000 keys), each side over a fresh topic and group per round, median of %d rounds (side order reversed every other round). "+
-			"Every script answers every record as done and does nothing else: per-record exec runs `#!/bin/sh` `exit 0` once per record; the stream sides are README's examples (a `while read` loop in /bin/sh, and a Python loop on %s doing json.loads and a flushed print), one child per handler actor. "+
+			"Every script answers every record as done and does nothing else: per-record exec runs `#!/bin/sh` `exit 0` once per record; the stream sides are README's examples (a `while read` loop in /bin/sh, and a Python loop on %s doing json.loads and a flushed print), one child per handler actor, or, with pipeline 4, one child shared by the 4 handler actors of a partition (up to 4 records in flight in it). "+
 			"Time runs from the consumer's first fetch to its offsets committed at the end (commit every 100 ms, polled every 5 ms: up to about 105 ms of the span is that wait). "+
 			"CPU is actord's process, the broker in it, and the children's, per record.", ValueSize, rounds, Python3),
 		Header: []string{"side", "records", "records/s", "ratio to per-record exec", "time", "CPU/record", "of which children"},
@@ -257,4 +270,34 @@ func ExecTable(rs []ExecResult, rounds int) Table {
 		})
 	}
 	return t
+}
+
+// ExecAlone runs the exec scenario by itself on a broker of its own
+// (report's -only exec): perRecordN and streamN as ExecSides takes them,
+// rounds rounds, every run printed to stderr as it ends.
+func ExecAlone(ctx context.Context, perRecordN, streamN, rounds int) (*Report, error) {
+	r := &Report{Machine: ThisMachine(), When: time.Now()}
+	e, err := Start()
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	dir, err := os.MkdirTemp("", "actord-bench-exec")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	sides, err := ExecSides(dir, perRecordN, streamN)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := e.compareExec(ctx, sides, rounds, func(x ExecResult) {
+		fmt.Fprintf(os.Stderr, "exec: %s: %s records/s (%s in %v)\n", x.Side.Name, Rate(x.Rate()), thousands(x.Records), x.Span.Round(time.Millisecond))
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.Tables = append(r.Tables, ExecTable(rs, rounds))
+	r.LoadAfter = LoadAverage()
+	return r, nil
 }

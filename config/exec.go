@@ -11,6 +11,8 @@ const (
 	// reads one JSON record a line on stdin and answers one line a record
 	// on stdout (handler/exec_stream.go).
 	ExecStream = "stream"
+	// MaxExecPipeline is the largest handler.exec.pipeline.
+	MaxExecPipeline = 64
 )
 
 // ExecHandler runs a command for the records: once per record, or, in
@@ -22,6 +24,11 @@ type ExecHandler struct {
 	Command []string `mapstructure:"command"`
 	// Mode is ExecPerRecord (empty means it) or ExecStream.
 	Mode string `mapstructure:"mode"`
+	// Pipeline, in stream mode, lets up to Pipeline handler actors of a
+	// partition share one child, each with its record in flight: up to
+	// Pipeline records written ahead, answered by offset. 0 or 1: one
+	// child per handler actor, one record at a time.
+	Pipeline int `mapstructure:"pipeline"`
 	// Batch, when set, runs the command once per batch of records, JSON
 	// lines on its stdin (actors.ConsumeBatch); per-record mode only.
 	Batch *Batch `mapstructure:"batch"`
@@ -46,6 +53,12 @@ func execListForm(data any) any {
 }
 
 func (e *ExecHandler) check(ck *checker, key string) {
+	switch {
+	case e.Pipeline != 0 && !e.Stream():
+		ck.add(key+".pipeline", "needs mode: stream (a pipeline is of records written ahead to a stream child)")
+	case e.Pipeline != 0:
+		ck.between(key+".pipeline", int64(e.Pipeline), 1, MaxExecPipeline)
+	}
 	if e.Mode != "" {
 		// Only the mapping form has a mode: name its command key.
 		ck.oneOf(key+".mode", e.Mode, ExecPerRecord, ExecStream)

@@ -18,12 +18,13 @@ func TestLoadExecForms(t *testing.T) {
 		{"mapping per record", `{command: [./h.sh]}`, ExecHandler{Command: []string{"./h.sh"}}, false},
 		{"mapping per record named", `{command: [./h.sh], mode: per_record}`, ExecHandler{Command: []string{"./h.sh"}, Mode: ExecPerRecord}, false},
 		{"mapping stream", `{command: [python3, -u, h.py], mode: stream}`, ExecHandler{Command: []string{"python3", "-u", "h.py"}, Mode: ExecStream}, true},
+		{"mapping stream pipelined", `{command: [h.py], mode: stream, pipeline: 8}`, ExecHandler{Command: []string{"h.py"}, Mode: ExecStream, Pipeline: 8}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, "consumers:\n  - {topic: a, group: g, handler: {exec: "+tc.exec+"}}\n")
 			cfg := mustLoad(t, Source{File: path, Env: noEnv})
 			got := cfg.Consumers[0].Handler.Exec
-			if got == nil || !slices.Equal(got.Command, tc.want.Command) || got.Mode != tc.want.Mode {
+			if got == nil || !slices.Equal(got.Command, tc.want.Command) || got.Mode != tc.want.Mode || got.Pipeline != tc.want.Pipeline {
 				t.Fatalf("exec = %+v, want %+v", got, tc.want)
 			}
 			if got.Stream() != tc.stream {
@@ -46,6 +47,8 @@ func TestLoadExecProblems(t *testing.T) {
 		{"mode a list", `{command: [./h.sh], mode: [stream]}`, `consumers[0].handler.exec.mode: expected a string`},
 		{"a number", `3`, `consumers[0].handler.exec: expected a list (the command) or a mapping (command, mode), got 3`},
 		{"null", `null`, `consumers[0].handler.exec: must name a command`},
+		{"pipeline per record", `{command: [./h.sh], pipeline: 4}`, `consumers[0].handler.exec.pipeline: needs mode: stream`},
+		{"pipeline too deep", `{command: [./h.sh], mode: stream, pipeline: 65}`, `consumers[0].handler.exec.pipeline: must be at most 64, got 65`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, "consumers:\n  - {topic: a, group: g, handler: {exec: "+tc.exec+"}}\n")

@@ -82,6 +82,10 @@ func NewStream(e *config.ExecHandler, logger *slog.Logger) (*actor.Props, error)
 		logger = slog.Default()
 	}
 	argv := slices.Clone(e.Command)
+	if e.Pipeline > 1 {
+		pool := newStreamPool(argv, e.Pipeline, logger)
+		return actor.PropsFromProducer(func() actor.Actor { return &streamActor{argv: argv, log: logger, pool: pool} }), nil
+	}
 	return actor.PropsFromProducer(func() actor.Actor { return &streamActor{argv: argv, log: logger} }), nil
 }
 
@@ -92,6 +96,11 @@ type streamActor struct {
 	log  *slog.Logger
 	ch   *streamChild
 	buf  []byte // the record line being written
+	// pool, with a pipeline above 1, holds the children the partition's
+	// handler actors share (exec_stream_pipe.go); shared is this actor's
+	// slot, from its first record. ch and buf are then unused.
+	pool   *streamPool
+	shared *sharedStream
 }
 
 // streamChild is one running child and actord's ends of its pipes.
@@ -110,10 +119,22 @@ type streamChild struct {
 func (a *streamActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actors.Delivery:
+		if a.pool != nil {
+			if a.shared == nil {
+				a.shared = a.pool.attach(m.Record)
+			}
+			// Done comes with the answer, from the child's reader.
+			a.shared.send(m.Ctx, m.Record, max(m.Attempt, 1), m.Done)
+			return
+		}
 		m.Done(a.handle(m))
 	case *actor.Stopping, *actor.Restarting:
 		// A restart builds a new streamActor: this one's child must not
 		// outlive it.
+		if a.shared != nil {
+			a.pool.detach(a.shared)
+			a.shared = nil
+		}
 		a.stop()
 	}
 }

@@ -297,3 +297,58 @@ func TestExecStreamAnswersDoWhatTheySay(t *testing.T) {
 		}
 	}
 }
+
+// With a pipeline of 4, the 4 handler actors of key mode c4 share one
+// child, several records in flight in it. A child that dies with records
+// in flight fails each of them, and each is handled by the next child:
+// every record handled once, in order per key, committed; no child left
+// once the runtime has stopped.
+func TestExecStreamPipelineKeyModeDiesWithRecordsInFlight(t *testing.T) {
+	e := newStreamEnv(t)
+	e.exec.Pipeline = 4
+	b := actortest.Broker(t)
+	createTopic(t, b, "orders")
+	const keys, perKey = 8, 40
+	var recs []*kgo.Record
+	for i := range perKey {
+		for k := range keys {
+			v := fmt.Sprintf("ok:%d", i)
+			if k == 3 && (i == 10 || i == 30) {
+				v = fmt.Sprintf("die-once:%d", i)
+			}
+			recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprintf("k%d", k)), Value: []byte(v),
+				Headers: []kgo.RecordHeader{{Key: "seq", Value: []byte(strconv.Itoa(i))}}})
+		}
+	}
+	actortest.Produce(t, b, "orders", recs...)
+
+	rt := newRuntime(t, b)
+	e.consume(t, rt, "orders", "g", actors.Ordering(actors.ByKey), actors.Concurrency(4),
+		actors.MaxRetries(3), actors.Backoff(time.Millisecond, 5*time.Millisecond))
+	actortest.WaitCommittedToEnd(t, b, "g", "orders")
+	actortest.Stop(t, rt)
+
+	lines := e.handled(t)
+	if len(lines) != keys*perKey {
+		t.Fatalf("handled %d records, want %d once each", len(lines), keys*perKey)
+	}
+	next := map[string]int{}
+	pids := map[string]bool{}
+	for _, f := range lines {
+		key, value, seq := f[0], f[1], f[4]
+		if !strings.HasSuffix(value, fmt.Sprintf(":%d", next[key])) || seq != strconv.Itoa(next[key]) {
+			t.Fatalf("key %s: handled %s (header seq %s), want seq %d next: order per key broken or a record handled twice", key, value, seq, next[key])
+		}
+		next[key]++
+		pids[f[3]] = true
+	}
+	started := e.started(t)
+	if len(started) != 3 || len(pids) > 3 {
+		t.Errorf("children started %v, answering %d distinct: want 3, one shared child and one after each death", started, len(pids))
+	}
+	for _, pid := range started {
+		if alive(pid) {
+			t.Errorf("child %d still alive after the runtime stopped", pid)
+		}
+	}
+}

@@ -62,6 +62,11 @@ func main() {
 	if *only != "" {
 		run = func(p params) (*bench.Report, error) { return runOnly(*only, p) }
 	}
+	if *only == "exec" { // scenario 6 alone (bench.ExecAlone)
+		run = func(p params) (*bench.Report, error) {
+			return bench.ExecAlone(context.Background(), p.execN, p.execStreamN, execRounds)
+		}
+	}
 	r, err := run(p)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
