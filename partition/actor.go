@@ -44,11 +44,17 @@ type partitionActor struct {
 	workers []*actor.PID
 	idle    []*actor.PID
 	busy    int // workers holding work
-	// out is the work handed to workers; a periodic tick marks the
-	// finished prefix of each, so a long run's early records commit (and
-	// count) before the run ends.
-	out     map[*work]struct{}
+	// out is the work handed to workers (each at its outAt); a periodic
+	// tick marks the finished prefix of each, so a long run's early
+	// records commit (and count) before the run ends.
+	out     []*work
 	ticking bool
+	// free are runs back from their workers and settled, for newWork to
+	// reuse (with their arrays in key mode): one allocation less per run.
+	free []*work
+	// perRecord is what a record has taken its handler lately (see
+	// share), zero before the first run came back.
+	perRecord time.Duration
 
 	deadInFlight int
 	// timers are the pending backoff, retry and progress timers, stopped
@@ -72,8 +78,7 @@ type partitionActor struct {
 }
 
 func newPartitionActor(h *Handle, ctx context.Context) *partitionActor {
-	a := &partitionActor{h: h, cfg: h.cfg, ctx: ctx, timers: map[*timerKey]*time.Timer{}, stop: new(atomic.Bool),
-		out: map[*work]struct{}{}}
+	a := &partitionActor{h: h, cfg: h.cfg, ctx: ctx, timers: map[*timerKey]*time.Timer{}, stop: new(atomic.Bool)}
 	switch a.cfg.Ordering {
 	case ByKey:
 		a.mode = newKeyMode(a)
@@ -127,6 +132,8 @@ func (a *partitionActor) Receive(c actor.Context) {
 		if a.park != nil && a.parkReceive(c, m) {
 			a.dispatch(c)
 		}
+	case *actor.Stopped:
+		a.h.disp.close()
 	case *actor.Stopping:
 		for _, t := range a.timers {
 			t.Stop()
@@ -162,7 +169,29 @@ func (a *partitionActor) start(c actor.Context) {
 }
 
 // newWork is an empty run of this actor's records.
-func (a *partitionActor) newWork() *work { return &work{owner: a, stop: a.stop} }
+func (a *partitionActor) newWork() *work {
+	if n := len(a.free); n > 0 {
+		w := a.free[n-1]
+		a.free[n-1] = nil
+		a.free = a.free[:n-1]
+		return w
+	}
+	return &work{owner: a, stop: a.stop}
+}
+
+// recycle keeps w, settled and forgotten by the actor, for newWork. Key
+// mode's runs keep their arrays of entries and segments (their own, and
+// cleared by done); the others' records are slices of their queues and go.
+func (a *partitionActor) recycle(w *work) {
+	ents, segs, fails := w.ents[:0], w.segs[:0], w.fails[:0]
+	clear(segs[:cap(segs)])
+	clear(fails[:cap(fails)])
+	if w.segs == nil {
+		ents = nil
+	}
+	*w = work{owner: a, stop: a.stop, ents: ents, segs: segs, fails: fails}
+	a.free = append(a.free, w)
+}
 
 // dispatch hands runs to idle workers while the mode has records ready;
 // while the circuit is open, one record at a time as its probe.
@@ -185,13 +214,53 @@ func (a *partitionActor) dispatch(c actor.Context) {
 	a.tick(c)
 }
 
+// splitRun is how long a run must take before it is worth splitting
+// among idle workers: one more run costs a message to a handler actor
+// and one back, each a goroutine hand-off, some microseconds of CPU.
+const splitRun = 50 * time.Microsecond
+
+// share is how many of ready records the next run takes, at least one
+// and at most chunk (and most, if not 0), with idle workers waiting: an
+// even share among them, so that slow handlers spread over every worker,
+// but no fewer than run splitRun long at the handlers' recent pace, so
+// that fast handlers get their records in a few large runs rather than in
+// one small run per idle worker (each a round trip through two
+// mailboxes).
+func (a *partitionActor) share(ready, idle, chunk, most int) int {
+	n := (ready + idle - 1) / idle
+	if p := a.perRecord; p > 0 {
+		n = max(n, int(splitRun/p))
+	}
+	n = max(min(n, ready, chunk), 1)
+	if most > 0 {
+		n = min(n, most)
+	}
+	return n
+}
+
+// paced takes a finished run's time into perRecord: at once when records
+// are slower than it says, slowly when they are faster, so that one slow
+// run makes runs split again at once.
+func (a *partitionActor) paced(w *work) {
+	if w.took <= 0 || w.done <= 0 {
+		return
+	}
+	p := max(w.took/time.Duration(w.done), 1)
+	if p >= a.perRecord {
+		a.perRecord = p
+	} else {
+		a.perRecord -= (a.perRecord - p) / 8
+	}
+}
+
 // send hands w to an idle worker.
 func (a *partitionActor) send(c actor.Context, w *work) {
 	pid := a.idle[len(a.idle)-1]
 	a.idle = a.idle[:len(a.idle)-1]
 	w.worker = pid
 	a.busy++
-	a.out[w] = struct{}{}
+	w.outAt = len(a.out)
+	a.out = append(a.out, w)
 	c.Send(pid, w)
 }
 
@@ -243,7 +312,7 @@ func (a *partitionActor) progress() {
 			a.cfg.Circuit.Succeeded(handled)
 		}
 	}()
-	for w := range a.out {
+	for _, w := range a.out {
 		p := int(w.progress.Load())
 		if p <= w.reported {
 			continue
@@ -260,9 +329,14 @@ func (a *partitionActor) progress() {
 // workDone takes back a worker's run: its mode settles the records, the
 // worker is idle again.
 func (a *partitionActor) workDone(c actor.Context, w *work) {
+	a.paced(w)
 	a.busy--
 	a.idle = append(a.idle, w.worker)
-	delete(a.out, w)
+	last := a.out[len(a.out)-1]
+	last.outAt = w.outAt
+	a.out[w.outAt] = last
+	a.out[len(a.out)-1] = nil
+	a.out = a.out[:len(a.out)-1]
 	cb := a.cfg.Circuit
 	if cb != nil {
 		// Successes first, so that the run's failures are weighed against
@@ -286,6 +360,7 @@ func (a *partitionActor) workDone(c actor.Context, w *work) {
 	if a.cfg.Hooks.Finished != nil {
 		a.cfg.Hooks.Finished(handled, len(w.fails), retried, 0)
 	}
+	a.recycle(w)
 	a.maybeDrained(c)
 }
 

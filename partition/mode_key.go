@@ -1,8 +1,6 @@
 package partition
 
 import (
-	"sort"
-
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -17,16 +15,27 @@ const keyChunk = 64
 type keyMode struct {
 	tracked
 	lanes map[string]*lane
-	ready []*lane // lanes with dispatchable records
+	// ready are the lanes with dispatchable records, first in first out
+	// (ready[readyAt:]; the array is reused).
+	ready   []*lane
+	readyAt int
 	// readyRecs counts the records of the ready lanes.
 	readyRecs int
-	// held are idle lanes whose next record is past the window, by that
-	// record's sequence number: they become ready as the window reaches it.
-	held heldLanes
+	// beyond are the accepted records past the window, in offset order
+	// (beyond[beyondAt:]): they join their lanes as the window reaches
+	// them, so that a lane holds only records that may run. Records
+	// arrive in offset order and the window only grows, so they are the
+	// tail of what was accepted.
+	beyond   []entry
+	beyondAt int
+	// admitting guards admit against itself: parking a record may finish
+	// it, which moves the window, which admits.
+	admitting bool
 }
 
-// lane is one key's records, q, which run one at a time, in order. Only
-// its first record can have failed before; head is then its state.
+// lane is one key's records, q, which run one at a time, in order; all
+// of them are inside the window. Only its first record can have failed
+// before; head is then its state.
 type lane struct {
 	key     string
 	q       []entry
@@ -34,79 +43,59 @@ type lane struct {
 	busy    bool // a worker has records of it
 	waiting bool // a retry backoff or a dead-letter write holds it
 	ready   bool // queued in the ready list
-	held    bool // in the held heap: its next record is past the window
-}
-
-// heldLanes is a min-heap of lanes by the sequence number of their next
-// record, which does not change while a lane is held. It is written out
-// for *lane rather than through container/heap: lanes are held and
-// released at the rate records arrive, and the interface calls showed.
-type heldLanes []*lane
-
-func (h heldLanes) key(i int) int64 { return h[i].q[0].seq }
-
-// push adds l.
-func (h *heldLanes) push(l *lane) {
-	*h = append(*h, l)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if s.key(p) <= s.key(i) {
-			break
-		}
-		s[p], s[i] = s[i], s[p]
-		i = p
-	}
-}
-
-// pop takes the lane with the lowest next record off the heap.
-func (h *heldLanes) pop() *lane {
-	s := *h
-	top := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	s[n] = nil
-	s = s[:n]
-	for i := 0; ; {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if r := c + 1; r < n && s.key(r) < s.key(c) {
-			c = r
-		}
-		if s.key(i) <= s.key(c) {
-			break
-		}
-		s[i], s[c] = s[c], s[i]
-		i = c
-	}
-	*h = s
-	return top
 }
 
 func newKeyMode(a *partitionActor) *keyMode {
 	m := &keyMode{tracked: tracked{a: a}, lanes: map[string]*lane{}}
-	m.moved = m.unhold
+	m.moved = m.admit
 	return m
 }
 
 func (m *keyMode) accept(recs []*kgo.Record) {
 	m.tr.grow(len(recs))
 	m.sweep()
+	m.admitting = true
 	for _, r := range recs {
-		if m.a.park != nil {
-			if seq := m.tr.push(r); !m.a.parkAccept(r, seq) {
-				m.queue(r, seq)
-			}
+		seq := m.tr.push(r)
+		if m.beyondAt < len(m.beyond) || seq >= m.window() {
+			m.beyond = append(m.beyond, entry{r, seq})
 			continue
 		}
-		m.queue(r, m.tr.push(r))
+		m.take(r, seq)
 	}
+	m.admitting = false
+	m.admit()
 }
 
-// queue puts r, of tracker seq, in its key's lane.
-func (m *keyMode) queue(r *kgo.Record, seq int64) {
+// admit moves the records that the window has reached from beyond into
+// their lanes.
+func (m *keyMode) admit() {
+	if m.admitting {
+		return
+	}
+	m.admitting = true
+	for m.beyondAt < len(m.beyond) && m.beyond[m.beyondAt].seq < m.window() {
+		e := m.beyond[m.beyondAt]
+		m.beyond[m.beyondAt] = entry{}
+		m.beyondAt++
+		m.take(e.r, e.seq)
+	}
+	if m.beyondAt == len(m.beyond) {
+		m.beyond, m.beyondAt = m.beyond[:0], 0
+	} else if m.beyondAt > 1024 && m.beyondAt*2 >= len(m.beyond) {
+		n := copy(m.beyond, m.beyond[m.beyondAt:])
+		clear(m.beyond[n:])
+		m.beyond, m.beyondAt = m.beyond[:n], 0
+	}
+	m.admitting = false
+}
+
+// take puts r, of tracker seq and inside the window, into parking if its
+// key is parked, else in its key's lane.
+func (m *keyMode) take(r *kgo.Record, seq int64) {
+	if m.a.park != nil && m.a.parkAccept(r, seq) {
+		return
+	}
 	l, ok := m.lanes[string(r.Key)]
 	if !ok {
 		l = &lane{key: string(r.Key)}
@@ -127,71 +116,61 @@ func (m *keyMode) sweep() {
 		return
 	}
 	for k, l := range m.lanes {
-		if len(l.q) == 0 && l.head == nil && !l.waiting && !l.busy && !l.held {
+		if len(l.q) == 0 && l.head == nil && !l.waiting && !l.busy {
 			delete(m.lanes, k)
 		}
 	}
 }
 
-// makeReady queues l in the ready list if it has records that may run,
-// or in the held heap if its next record is past the window.
+// makeReady queues l in the ready list if it has records that may run.
 func (m *keyMode) makeReady(l *lane) {
-	if l.ready || l.held || l.busy || l.waiting || len(l.q) == 0 {
-		return
-	}
-	if l.q[0].seq >= m.window() {
-		l.held = true
-		m.held.push(l)
+	if l.ready || l.busy || l.waiting || len(l.q) == 0 {
 		return
 	}
 	l.ready = true
+	if m.readyAt > 0 && len(m.ready) == cap(m.ready) {
+		n := copy(m.ready, m.ready[m.readyAt:])
+		clear(m.ready[n:])
+		m.ready, m.readyAt = m.ready[:n], 0
+	}
 	m.ready = append(m.ready, l)
 	m.readyRecs += len(l.q)
 }
 
-// unhold makes ready the held lanes that the window has reached.
-func (m *keyMode) unhold() {
-	lim := m.window()
-	for len(m.held) > 0 && m.held[0].q[0].seq < lim {
-		l := m.held.pop()
-		l.held = false
-		m.makeReady(l)
-	}
-}
-
 // popReady takes the first ready lane off the ready list.
 func (m *keyMode) popReady() *lane {
-	l := m.ready[0]
-	m.ready[0] = nil
-	m.ready = m.ready[1:]
+	l := m.ready[m.readyAt]
+	m.ready[m.readyAt] = nil
+	m.readyAt++
+	if m.readyAt == len(m.ready) {
+		m.ready, m.readyAt = m.ready[:0], 0
+	}
 	l.ready = false
 	m.readyRecs -= len(l.q)
 	return l
 }
 
-// next is records of ready lanes, one segment per lane, up to an even
-// share of the ready records among the idle workers (at most keyChunk).
-// Keys with a few records each share one message, and slow handlers still
+// next is records of ready lanes, one segment per lane, up to a share of
+// the ready records (see partitionActor.share; at most keyChunk). Keys
+// with a few records each share one message, and slow handlers still
 // spread over every worker.
 func (m *keyMode) next(idle, most int) *work {
-	if len(m.ready) == 0 {
+	if m.readyAt == len(m.ready) {
 		return nil
 	}
-	share := min(max((m.readyRecs+idle-1)/idle, 1), keyChunk)
-	if most > 0 {
-		share = min(share, most)
-	}
+	share := m.a.share(m.readyRecs, idle, keyChunk, most)
 	w := m.a.newWork()
 	w.stopOnFail = true
-	w.ents, w.segs = make([]entry, 0, share), make([]seg, 0, min(share, len(m.ready)))
-	for len(w.ents) < share && len(m.ready) > 0 {
+	// A recycled run brings its arrays (see partitionActor.recycle).
+	if cap(w.ents) < share {
+		w.ents = make([]entry, 0, keyChunk)
+	}
+	if w.segs == nil {
+		w.segs = make([]seg, 0, keyChunk)
+	}
+	for len(w.ents) < share && m.readyAt < len(m.ready) {
 		l := m.popReady()
 		k := min(len(l.q), share-len(w.ents))
-		// Only records inside the window run; the rest of the lane waits
-		// (its first record is inside: the window only grows).
-		if lim := m.window(); l.q[k-1].seq >= lim {
-			k = sort.Search(k, func(i int) bool { return l.q[i].seq >= lim })
-		}
 		first := 1
 		if l.head != nil {
 			first = l.head.run()

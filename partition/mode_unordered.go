@@ -32,8 +32,8 @@ func (m *unorderedMode) accept(recs []*kgo.Record) {
 	}
 }
 
-// next is a record due for a retry, else an even share of the queue among
-// the idle workers (at most unorderedChunk).
+// next is a record due for a retry, else a share of the queue (see
+// partitionActor.share; at most unorderedChunk).
 func (m *unorderedMode) next(idle, most int) *work {
 	if len(m.retries) > 0 {
 		x := m.retries[0]
@@ -46,10 +46,7 @@ func (m *unorderedMode) next(idle, most int) *work {
 	if len(m.pending) == 0 || m.pending[0].seq >= m.window() {
 		return nil
 	}
-	n := min((len(m.pending)+idle-1)/idle, unorderedChunk)
-	if most > 0 {
-		n = min(n, most)
-	}
+	n := m.a.share(len(m.pending), idle, unorderedChunk, most)
 	// Only records inside the window run; pending is in offset order.
 	if lim := m.window(); m.pending[n-1].seq >= lim {
 		n = sort.Search(n, func(i int) bool { return m.pending[i].seq >= lim })

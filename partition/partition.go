@@ -250,6 +250,8 @@ type Handle struct {
 	root   *actor.RootContext
 	cfg    *Config
 	cancel context.CancelFunc
+	// disp runs the partition actor's mailbox (see loopDispatcher).
+	disp *loopDispatcher
 
 	mu       sync.Mutex
 	inFlight int
@@ -286,11 +288,11 @@ func Spawn(spawner actor.SpawnerContext, root *actor.RootContext, cfg Config) *H
 	cfg = cfg.withDefaults()
 	cfg.Logger = cfg.Logger.With("group", cfg.Group, "topic", cfg.Topic, "partition", cfg.Partition)
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &Handle{root: root, cfg: &cfg, cancel: cancel}
+	h := &Handle{root: root, cfg: &cfg, cancel: cancel, disp: newLoopDispatcher(ctx)}
 	h.first.Store(-1)
 	h.marked.Store(-1)
 	props := actor.PropsFromProducer(func() actor.Actor { return newPartitionActor(h, ctx) },
-		actor.WithSupervisor(supervisor.RestartStrategy{Logger: cfg.Logger}))
+		actor.WithSupervisor(supervisor.RestartStrategy{Logger: cfg.Logger}), actor.WithDispatcher(h.disp))
 	h.pid = spawner.Spawn(props)
 	return h
 }

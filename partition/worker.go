@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -16,6 +17,7 @@ import (
 type work struct {
 	owner  *partitionActor
 	worker *actor.PID
+	outAt  int // its place in partitionActor.out while out
 	// recs are partition mode's records, a slice of a fetched batch; ents
 	// those of key and unordered modes. Only the first record can be on a
 	// retry: first is its attempt. retry is the failed record that an
@@ -44,6 +46,8 @@ type work struct {
 	// dead are the records of a batch run (Config.Batch) that it
 	// dead-lettered or skipped itself: finished, not handled.
 	dead int
+	// took is how long the handler actor ran it (zero after a panic).
+	took time.Duration
 }
 
 type failed struct {
@@ -119,19 +123,27 @@ type handlerActor struct {
 	cfg   *Config
 	ctx   context.Context
 	child *actor.PID
-	clock timing // attempt durations, when Hooks.Attempts is set
+	disp  *loopDispatcher // runs its mailbox
+	clock timing          // attempt durations, when Hooks.Attempts is set
 }
 
 func (a *partitionActor) workerProps(child *actor.PID) *actor.Props {
 	cfg, ctx := a.cfg, a.ctx
-	return actor.PropsFromProducer(func() actor.Actor { return &handlerActor{cfg: cfg, ctx: ctx, child: child} })
+	d := newLoopDispatcher(ctx)
+	return actor.PropsFromProducer(func() actor.Actor { return &handlerActor{cfg: cfg, ctx: ctx, child: child, disp: d} },
+		actor.WithDispatcher(d))
 }
 
 // Receive implements actor.Actor.
 func (h *handlerActor) Receive(c actor.Context) {
-	if w, ok := c.Message().(*work); ok {
-		h.run(c, w)
-		c.Send(c.Parent(), w)
+	switch m := c.Message().(type) {
+	case *work:
+		start := time.Now()
+		h.run(c, m)
+		m.took = time.Since(start)
+		c.Send(c.Parent(), m)
+	case *actor.Stopped:
+		h.disp.close()
 	}
 }
 
