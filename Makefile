@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: test build fmt deps run bench test-long screenshot
+.PHONY: test build fmt deps run bench bench-peers test-long screenshot
 
 # deps installs the real Kafka clients the interop tests use: kcat
 # (librdkafka), Debian's python3-kafka, and python3-confluent-kafka with
@@ -49,6 +49,17 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 20m ./partition/ ./schema/ ./bench/ > bench/gobench.txt || { cat bench/gobench.txt; exit 1; }
 	@cat bench/gobench.txt
 	$(GO) run ./bench/cmd/report -gobench bench/gobench.txt -out bench/RESULTS.md $(BENCHFLAGS)
+
+# bench-peers puts actord beside the other Go Kafka consumers: raw
+# franz-go, actord (partition and key mode), sarama, kafka-go,
+# confluent-kafka-go (librdkafka, cgo) and Watermill each consume the same
+# 1,000,000 records of 100 B from one `actord broker` process, each in a
+# child process under a fresh group, 5 rounds; it writes the table into
+# bench/RESULTS.md's PEERS section (after make bench's). bench/peers is a
+# module of its own, so actord's users never inherit these clients
+# (PEERSFLAGS: e.g. -rounds 5, -n 200000, -sides sarama,raw).
+bench-peers:
+	cd bench/peers && $(GO) run . -root ../.. -out ../RESULTS.md $(PEERSFLAGS)
 
 # test-long runs the reliability suite's long variants (ACTORD_LONG=1):
 # 100,000 records through the crash and churn scenarios, six broker
