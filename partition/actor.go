@@ -183,9 +183,9 @@ func (a *partitionActor) newWork() *work {
 // mode's runs keep their arrays of entries and segments (their own, and
 // cleared by done); the others' records are slices of their queues and go.
 func (a *partitionActor) recycle(w *work) {
+	clear(w.segs) // past their length they are clear already
+	clear(w.fails)
 	ents, segs, fails := w.ents[:0], w.segs[:0], w.fails[:0]
-	clear(segs[:cap(segs)])
-	clear(fails[:cap(fails)])
 	if w.segs == nil {
 		ents = nil
 	}

@@ -6,7 +6,7 @@ import (
 )
 
 // keyChunk is the most records of one key-mode run.
-const keyChunk = 64
+const keyChunk = 256
 
 // keyMode runs records of different keys concurrently and records of one
 // key in offset order: each key is a lane, and a run packs segments of
@@ -137,6 +137,9 @@ func (m *keyMode) makeReady(l *lane) {
 	m.readyRecs += len(l.q)
 }
 
+// len is the number of ready lanes.
+func (m *keyMode) len() int { return len(m.ready) - m.readyAt }
+
 // popReady takes the first ready lane off the ready list.
 func (m *keyMode) popReady() *lane {
 	l := m.ready[m.readyAt]
@@ -163,10 +166,10 @@ func (m *keyMode) next(idle, most int) *work {
 	w.stopOnFail = true
 	// A recycled run brings its arrays (see partitionActor.recycle).
 	if cap(w.ents) < share {
-		w.ents = make([]entry, 0, keyChunk)
+		w.ents = make([]entry, 0, share)
 	}
 	if w.segs == nil {
-		w.segs = make([]seg, 0, keyChunk)
+		w.segs = make([]seg, 0, min(share, m.len()))
 	}
 	for len(w.ents) < share && m.readyAt < len(m.ready) {
 		l := m.popReady()
