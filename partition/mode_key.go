@@ -21,13 +21,16 @@ type keyMode struct {
 	readyAt int
 	// readyRecs counts the records of the ready lanes.
 	readyRecs int
-	// beyond are the accepted records past the window, in offset order
-	// (beyond[beyondAt:]): they join their lanes as the window reaches
-	// them, so that a lane holds only records that may run. Records
-	// arrive in offset order and the window only grows, so they are the
-	// tail of what was accepted.
-	beyond   []entry
-	beyondAt int
+	// beyond are the accepted records past the window, in offset order:
+	// the fetched batches (or the rest of the first), the first record
+	// of sequence number beyondSeq. They join their lanes as the window
+	// reaches them, so that a lane holds only records that may run.
+	// Records arrive in offset order and the window only grows, so they
+	// are the tail of what was accepted, and the batches themselves can
+	// hold them: no copy of a record pointer (and its write barrier) per
+	// record.
+	beyond    [][]*kgo.Record
+	beyondSeq int64
 	// admitting guards admit against itself: parking a record may finish
 	// it, which moves the window, which admits.
 	admitting bool
@@ -54,16 +57,16 @@ func newKeyMode(a *partitionActor) *keyMode {
 func (m *keyMode) accept(recs []*kgo.Record) {
 	m.tr.grow(len(recs))
 	m.sweep()
-	m.admitting = true
+	first := int64(-1)
 	for _, r := range recs {
-		seq := m.tr.push(r)
-		if m.beyondAt < len(m.beyond) || seq >= m.window() {
-			m.beyond = append(m.beyond, entry{r, seq})
-			continue
+		if seq := m.tr.push(r); first < 0 {
+			first = seq
 		}
-		m.take(r, seq)
 	}
-	m.admitting = false
+	if len(m.beyond) == 0 {
+		m.beyondSeq = first
+	}
+	m.beyond = append(m.beyond, recs)
 	m.admit()
 }
 
@@ -74,18 +77,21 @@ func (m *keyMode) admit() {
 		return
 	}
 	m.admitting = true
-	for m.beyondAt < len(m.beyond) && m.beyond[m.beyondAt].seq < m.window() {
-		e := m.beyond[m.beyondAt]
-		m.beyond[m.beyondAt] = entry{}
-		m.beyondAt++
-		m.take(e.r, e.seq)
+	for len(m.beyond) > 0 && m.beyondSeq < m.window() {
+		b := m.beyond[0]
+		r := b[0]
+		if len(b) == 1 {
+			m.beyond[0] = nil
+			m.beyond = m.beyond[1:]
+		} else {
+			m.beyond[0] = b[1:]
+		}
+		seq := m.beyondSeq
+		m.beyondSeq++
+		m.take(r, seq)
 	}
-	if m.beyondAt == len(m.beyond) {
-		m.beyond, m.beyondAt = m.beyond[:0], 0
-	} else if m.beyondAt > 1024 && m.beyondAt*2 >= len(m.beyond) {
-		n := copy(m.beyond, m.beyond[m.beyondAt:])
-		clear(m.beyond[n:])
-		m.beyond, m.beyondAt = m.beyond[:n], 0
+	if len(m.beyond) == 0 {
+		m.beyond = nil
 	}
 	m.admitting = false
 }
