@@ -14,8 +14,9 @@ import (
 )
 
 // TestDaemonHandlersInProcess runs the daemon scenario's handler path in
-// this process (the runtime, handler.New with the log and the forward
-// kinds, the defaults otherwise) over the embedded broker, for profiling:
+// this process (the runtime, handler.NewBatch with the log and the
+// forward kinds under actors.ConsumeBatch, as actord start declares them,
+// the defaults otherwise) over the embedded broker, for profiling:
 //
 //	ACTORD_DAEMON_PROFILE=log go test -run DaemonHandlers -cpuprofile cpu.out ./bench/
 //
@@ -57,20 +58,25 @@ func TestDaemonHandlersInProcess(t *testing.T) {
 	default:
 		t.Fatalf("ACTORD_DAEMON_PROFILE=%q: want log or forward", kind)
 	}
-	fn, err := handler.New(h, rt, nil)
-	if err != nil {
-		t.Fatal(err)
+	// As actord start declares it: in batches (handler.NewBatch), in
+	// partition order.
+	fn, ok, err := handler.NewBatch(h, rt, nil)
+	if err != nil || !ok {
+		t.Fatalf("NewBatch: %v, %v", ok, err)
 	}
-	var handled atomic.Int64
+	var handled, batches, inside atomic.Int64
 	done := make(chan struct{})
-	count := func(ctx context.Context, m actors.Message[[]byte]) error {
-		err := fn(ctx, m)
-		if err == nil && handled.Add(1) == n {
+	count := func(ctx context.Context, ms []actors.Message[[]byte]) error {
+		t0 := time.Now()
+		err := fn(ctx, ms)
+		inside.Add(int64(time.Since(t0)))
+		batches.Add(1)
+		if err == nil && handled.Add(int64(len(ms))) == n {
 			close(done)
 		}
 		return err
 	}
-	if err := actors.Consume(rt, topic, e.Name("group"), count); err != nil {
+	if err := actors.ConsumeBatch(rt, topic, e.Name("group"), handler.Batched, count); err != nil {
 		t.Fatal(err)
 	}
 	e.armFetchClock()
@@ -83,5 +89,6 @@ func TestDaemonHandlersInProcess(t *testing.T) {
 		t.Fatalf("%d of %d handled", handled.Load(), n)
 	}
 	span := time.Since(e.fetchClock())
-	t.Logf("%s: %d records in %v: %.0f records/s", kind, n, span, float64(n)/span.Seconds())
+	t.Logf("%s: %d records in %v: %.0f records/s; %d batches of %.0f records on average, %v each in the handler",
+		kind, n, span, float64(n)/span.Seconds(), batches.Load(), float64(n)/float64(batches.Load()), time.Duration(inside.Load()/batches.Load()))
 }
