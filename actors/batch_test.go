@@ -184,8 +184,8 @@ func TestConsumeBatchRefusesBadSizesAndOrdering(t *testing.T) {
 		opts []actors.ConsumerOption
 		want string
 	}{
-		{actors.Batching{}, nil, "actors.Batching{Max: 0}: must be between 1 and 512"},
-		{actors.Batching{Max: 513}, nil, "actors.Batching{Max: 513}"},
+		{actors.Batching{}, nil, "actors.Batching{Max: 0}: must be between 1 and 2048"},
+		{actors.Batching{Max: 2049}, nil, "actors.Batching{Max: 2049}"},
 		{actors.Batching{Max: 10, Wait: -time.Second}, nil, "actors.Batching{Wait: -1s}: must not be negative"},
 		{actors.Batching{Max: 10}, []actors.ConsumerOption{actors.Ordering(actors.ByKey)}, "runs in partition order only"},
 	} {

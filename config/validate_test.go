@@ -132,7 +132,7 @@ func TestValidate(t *testing.T) {
 		}, ""},
 		{"http batch max", func(c *Config) {
 			c.Consumers[0].Handler = Handler{HTTP: &HTTPHandler{URL: "http://h/x", Timeout: time.Second, Batch: &Batch{Max: 0}}}
-		}, "consumers[0].handler.http.batch.max: must be between 1 and 512, got 0"},
+		}, "consumers[0].handler.http.batch.max: must be between 1 and 2048, got 0"},
 		{"exec batch", func(c *Config) {
 			c.Consumers[0].Handler = Handler{Exec: &ExecHandler{Command: []string{"./h.sh"}, Batch: &Batch{Max: 20}}}
 		}, ""},

@@ -64,26 +64,19 @@ const flushWait = 100 * time.Millisecond
 // handleBatch produces a copy of every record of the batch at once and
 // returns once all of them are acknowledged, so that the batch's offsets
 // are committed only after its copies are durable, and a batch costs one
-// wait for acknowledgements instead of one a record. Should any copy
-// fail, the batch fails whole and is retried whole (its other copies may
-// be written twice, as a retried record's may).
+// wait for acknowledgements instead of one a record. A copy that fails
+// fails its record alone (actors.FailRecords): the others are done, and
+// the failed ones are retried one by one with the consumer's policy, as
+// a record at a time would be, so a bad record does not write the good
+// ones' copies again.
 func (h *forwardHandler) handleBatch(ctx context.Context, ms []actors.Message[[]byte]) error {
 	recs := make([]kgo.Record, len(ms))
 	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		first  error
+		failed []int
 	)
-	promise := func(_ *kgo.Record, err error) {
-		if err != nil {
-			mu.Lock()
-			if first == nil {
-				first = err
-			}
-			mu.Unlock()
-		}
-		wg.Done()
-	}
 	wg.Add(len(ms))
 	for i := range ms {
 		m := &ms[i]
@@ -92,7 +85,17 @@ func (h *forwardHandler) handleBatch(ctx context.Context, ms []actors.Message[[]
 		if len(m.Headers) > 0 {
 			r.Headers = append([]kgo.RecordHeader(nil), m.Headers...)
 		}
-		h.client.Produce(ctx, r, promise)
+		h.client.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				failed = append(failed, i)
+				mu.Unlock()
+			}
+			wg.Done()
+		})
 	}
 	// Send now rather than after the producer's linger: nothing more
 	// comes from this partition until the batch is acknowledged, so the
@@ -106,7 +109,7 @@ func (h *forwardHandler) handleBatch(ctx context.Context, ms []actors.Message[[]
 	cancel()
 	wg.Wait()
 	if first != nil {
-		return actors.Retry(fmt.Errorf("forward to %s: %w", h.topic, first))
+		return actors.FailRecords(actors.Retry(fmt.Errorf("forward to %s: %w", h.topic, first)), failed...)
 	}
 	return nil
 }

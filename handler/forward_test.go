@@ -2,10 +2,14 @@ package handler_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
@@ -94,5 +98,66 @@ func TestForwardBatchProducesEveryCopyBeforeItReturns(t *testing.T) {
 		if string(r.Value) != string(ms[i].Raw) || string(r.Key) != string(ms[i].Key) || len(r.Headers) != len(ms[i].Headers) {
 			t.Errorf("copy %d: key %q value %v headers %v, want %q %v %v", i, r.Key, r.Value, r.Headers, ms[i].Key, ms[i].Raw, ms[i].Headers)
 		}
+	}
+}
+
+// A copy the broker or client refuses fails its own record only: the
+// batch's other copies are written once and their records are done.
+func TestForwardBatchFailsOnlyTheRefusedCopies(t *testing.T) {
+	b := startBroker(t)
+	rt := newRuntime(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	createTopic(t, b, "orders.some")
+	fn, ok, err := handler.NewBatch(config.Handler{Forward: &config.ForwardHandler{Topic: "orders.some"}}, rt, nil)
+	if err != nil || !ok {
+		t.Fatalf("NewBatch(forward) = %v, %v", ok, err)
+	}
+	var ms []actors.Message[[]byte]
+	for i := range 5 {
+		m := message()
+		m.Raw = []byte{byte(i)}
+		if i == 1 || i == 3 {
+			m.Raw = make([]byte, 2<<20) // above the producer's 1 MiB batch limit
+		}
+		ms = append(ms, m)
+	}
+	err = fn(ctx, ms)
+	var fr *actors.FailedRecords
+	if !errors.As(err, &fr) {
+		t.Fatalf("error %v, want actors.FailedRecords", err)
+	}
+	if slices.Sort(fr.Indexes); !slices.Equal(fr.Indexes, []int{1, 3}) {
+		t.Errorf("failed indexes %v, want [1 3]", fr.Indexes)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumeTopics("orders.some"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got []string
+	for len(got) < 3 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("copies %v: %v", got, err)
+		}
+		for _, r := range fs.Records() {
+			got = append(got, fmt.Sprint(r.Value))
+		}
+	}
+	if want := []string{"[0]", "[2]", "[4]"}; !slices.Equal(got, want) {
+		t.Errorf("copies %v, want %v, each once", got, want)
+	}
+	// Nothing more: the good copies were not written again (every copy
+	// was acknowledged before fn returned, so the end offset is final).
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, "orders.some")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
+	if n != 3 {
+		t.Errorf("orders.some holds %d records, want the 3 copies once each", n)
 	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // partitionChunk is the most records of one partition-mode run.
-const partitionChunk = 512
+const partitionChunk = 2048
 
 // partitionMode runs one record of the partition at a time, in offset
 // order. It needs no tracker and allocates nothing per record: seq is its
