@@ -40,10 +40,10 @@ func StallTimeout(d time.Duration) RuntimeOption {
 	})
 }
 
-// stallNote is what a partition's handler wrapper knows of the attempt
-// running now and the last one that failed, for the stall report. Its
-// fields are written per attempt, without allocating (a failure stores
-// one pointer).
+// stallNote is what a partition's handler wrapper knows of the retry
+// running now and the last attempt that failed, for the stall report. Its
+// fields are written per retry, without allocating (a failure stores one
+// pointer); a first attempt writes nothing.
 type stallNote struct {
 	offset  atomic.Int64
 	attempt atomic.Int64
@@ -62,8 +62,13 @@ func (n *stallNote) wrap(h partition.HandlerFunc) partition.HandlerFunc {
 		return nil
 	}
 	return func(ctx context.Context, r *kgo.Record, attempt int) error {
-		n.offset.Store(r.Offset)
-		n.attempt.Store(int64(attempt))
+		if attempt > 1 {
+			// First attempts are the hot path and need no note: a
+			// partition stuck on one with no failure noted for it is on
+			// its first attempt (describe).
+			n.offset.Store(r.Offset)
+			n.attempt.Store(int64(attempt))
+		}
 		err := h(ctx, r, attempt)
 		if err != nil {
 			n.failed.Store(&failedAttempt{offset: r.Offset, attempt: attempt, err: err.Error()})
@@ -80,10 +85,15 @@ func (n *stallNote) describe(resume int64) string {
 	if n == nil {
 		return parts[0]
 	}
-	if a := n.attempt.Load(); a > 0 && (n.offset.Load() == resume || resume < 0) {
+	f := n.failed.Load()
+	failedHere := f != nil && (f.offset == resume || resume < 0)
+	switch a := n.attempt.Load(); {
+	case a > 0 && (n.offset.Load() == resume || resume < 0):
 		parts = append(parts, fmt.Sprintf("attempt %d", a))
+	case !failedHere && resume >= 0:
+		parts = append(parts, "attempt 1")
 	}
-	if f := n.failed.Load(); f != nil && (f.offset == resume || resume < 0) {
+	if failedHere {
 		parts = append(parts, fmt.Sprintf("last error (attempt %d): %s", f.attempt, clip(f.err, 200)))
 	}
 	return strings.Join(parts, ", ")

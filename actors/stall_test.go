@@ -154,3 +154,37 @@ func TestStallTimeoutIsQuietWhileTheCircuitIsOpen(t *testing.T) {
 	up.Store(true)
 	actortest.WaitCommittedToEnd(t, b, "waiters", "down")
 }
+
+// A handler that blocks on a record's first attempt is reported on that
+// attempt, with no error to tell (first attempts leave no note: the hot
+// path stores nothing).
+func TestStallTimeoutReportsAFirstAttempt(t *testing.T) {
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "stuck-first", 1)
+	rt := actortest.Runtime(t, b, actors.StallTimeout(time.Second))
+	release := make(chan struct{})
+	defer close(release)
+	err := actors.Consume(rt, "stuck-first", "first", func(ctx context.Context, m actors.Message[string]) error {
+		if m.Offset == 1 {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	actortest.Produce(t, b, "stuck-first", actortest.Value("a"), actortest.Value("b"))
+	var ready error
+	actortest.Eventually(t, 10*time.Second, "Ready reports the stalled partition", func() bool {
+		ready = rt.Ready(context.Background())
+		return ready != nil && strings.Contains(ready.Error(), "stalled")
+	})
+	if s := ready.Error(); !strings.Contains(s, "offset 1, attempt 1") || strings.Contains(s, "last error") {
+		t.Errorf("Ready: %v; want it on offset 1, attempt 1, with no error", ready)
+	}
+}
