@@ -9,9 +9,10 @@ import (
 	"time"
 )
 
-// Runs are split evenly among idle workers while handlers are slow or
-// their pace is not known yet, and kept whole (up to the chunk) while a
-// run of them takes less than splitRun.
+// Runs are split evenly among idle workers while the handlers' pace is
+// not known yet; then they are about splitRun long: whole (up to the
+// chunk) for fast handlers, a record each for slow ones, however few
+// workers are idle.
 func TestShareSplitsOnlyRunsWorthSplitting(t *testing.T) {
 	a := &partitionActor{}
 	cases := []struct {
@@ -21,7 +22,8 @@ func TestShareSplitsOnlyRunsWorthSplitting(t *testing.T) {
 	}{
 		{0, 1000, 16, 64, 0, 63},                   // pace unknown: an even share
 		{0, 40, 16, 64, 0, 3},                      // pace unknown: spread
-		{time.Millisecond, 40, 16, 64, 0, 3},       // slow: spread
+		{time.Millisecond, 40, 16, 64, 0, 1},       // slow: spread
+		{time.Millisecond, 1000, 1, 256, 0, 1},     // slow, one worker back: one record, not a share for all
 		{100 * time.Nanosecond, 40, 16, 64, 0, 40}, // fast: one run
 		{100 * time.Nanosecond, 1000, 16, 64, 0, 64},
 		{100 * time.Nanosecond, 40, 16, 64, 1, 1}, // a probe

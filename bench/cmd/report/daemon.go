@@ -40,8 +40,24 @@ func daemonScenario(ctx context.Context, e *bench.Env, p params) (bench.Table, e
 // runOnly runs the scenario named (daemon: 7) alone on a broker of its
 // own: -only, for working on one scenario without the whole run.
 func runOnly(name string, p params) (*bench.Report, error) {
-	if name != "daemon" {
-		return nil, fmt.Errorf("-only %q: the scenarios that run alone are: daemon", name)
+	alone := map[string]func(context.Context, *bench.Env, params) ([]bench.Table, error){
+		"daemon": func(ctx context.Context, e *bench.Env, p params) ([]bench.Table, error) {
+			t, err := daemonScenario(ctx, e, p)
+			return []bench.Table{t}, err
+		},
+		"slow": func(ctx context.Context, e *bench.Env, p params) ([]bench.Table, error) {
+			t, err := slowHandlers(ctx, e, p)
+			return []bench.Table{t}, err
+		},
+		"produce": produceThroughput,
+		"latency": func(ctx context.Context, e *bench.Env, p params) ([]bench.Table, error) {
+			t, err := latency(ctx, e, p)
+			return []bench.Table{t}, err
+		},
+	}
+	scenario, ok := alone[name]
+	if !ok {
+		return nil, fmt.Errorf("-only %q: the scenarios that run alone are: daemon, exec, latency, produce, slow", name)
 	}
 	r := &bench.Report{Machine: bench.ThisMachine(), When: time.Now()}
 	e, err := bench.Start()
@@ -51,11 +67,11 @@ func runOnly(name string, p params) (*bench.Report, error) {
 	defer e.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	t, err := daemonScenario(ctx, e, p)
+	ts, err := scenario(ctx, e, p)
 	if err != nil {
 		return nil, err
 	}
-	r.Tables = append(r.Tables, t)
+	r.Tables = append(r.Tables, ts...)
 	r.LoadAfter = bench.LoadAverage()
 	return r, nil
 }

@@ -2,7 +2,7 @@
 // franz-go on one embedded broker, prints a table per scenario and writes
 // bench/RESULTS.md. `make bench` runs it after the Go benchmarks.
 //
-//	go run ./bench/cmd/report [-short] [-out bench/RESULTS.md] [-gobench bench/gobench.txt] [-only daemon]
+//	go run ./bench/cmd/report [-short] [-out bench/RESULTS.md] [-gobench bench/gobench.txt] [-only daemon|exec|latency|produce|slow]
 //
 // -short (or ACTORD_BENCH_SHORT=1) cuts the record counts for a quick run.
 package main
@@ -42,7 +42,7 @@ func main() {
 	group := flag.String("group", "", "internal: the consumer group")
 	maxInFlight := flag.Int("max-in-flight", 0, "internal: the actord side's cap")
 	dur := flag.Duration("for", 0, "internal: how long to consume")
-	only := flag.String("only", "", "run only this scenario (daemon: 7), on a broker of its own")
+	only := flag.String("only", "", "run only this scenario (daemon, exec, latency, produce, slow), on a broker of its own")
 	flag.Parse()
 
 	if *child != "" {
