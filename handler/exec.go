@@ -139,14 +139,26 @@ func (h *execHandler) run(ctx context.Context, stdin []byte, env ...string) erro
 		}
 	}
 	cmd.Stdin = bytes.NewReader(stdin)
-	cmd.Stdout = h.stdout
 	tail := &tailBuffer{max: stderrTail}
-	cmd.Stderr = io.MultiWriter(os.Stderr, tail)
-
-	if err := cmd.Start(); err != nil {
+	out := &outputs{}
+	var err error
+	if cmd.Stdout, err = out.pipe(h.stdout); err == nil {
+		cmd.Stderr, err = out.pipe(io.MultiWriter(os.Stderr, tail))
+	}
+	if err == nil {
+		err = cmd.Start()
+	}
+	out.started()
+	if err != nil {
+		out.wait()
 		return fmt.Errorf("exec %s: cannot start: %w", name, err)
 	}
-	err := cmd.Wait()
+	err = cmd.Wait()
+	// The command has exited. What it left running in its process group
+	// is ended now (one left per record would pile up), and with it the
+	// last holders of the output pipes, which are read to their end.
+	endLeftovers(cmd)
+	out.wait()
 	st := cmd.ProcessState
 	switch {
 	case err == nil:
@@ -234,4 +246,56 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// outputs are a command's output pipes of its own: a writer that is not a
+// file gets a pipe, copied into it by a goroutine of ours, so that Wait
+// returns when the command exits rather than when the last process
+// holding its output (a child it left behind) lets go.
+type outputs struct {
+	copies  sync.WaitGroup
+	writers []*os.File // the pipes' write ends, closed once started
+	readers []*os.File
+}
+
+func (o *outputs) pipe(w io.Writer) (io.Writer, error) {
+	if f, ok := w.(*os.File); ok {
+		return f, nil
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	o.writers = append(o.writers, pw)
+	o.readers = append(o.readers, pr)
+	o.copies.Add(1)
+	go func() {
+		defer o.copies.Done()
+		io.Copy(w, pr)
+	}()
+	return pw, nil
+}
+
+// started closes this process's copies of the write ends: the command has
+// its own.
+func (o *outputs) started() {
+	for _, pw := range o.writers {
+		pw.Close()
+	}
+}
+
+// wait waits for the output to be copied to its end, at most
+// execWaitDelay (a process that left the command's group may hold a pipe
+// open): then the pipes are closed under the copies.
+func (o *outputs) wait() {
+	done := make(chan struct{})
+	go func() { o.copies.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(execWaitDelay):
+	}
+	for _, pr := range o.readers {
+		pr.Close()
+	}
+	<-done
 }

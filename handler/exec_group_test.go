@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/handler"
 )
 
 // alive reports whether pid is a live process (a zombie, killed and not yet
@@ -85,6 +86,49 @@ func TestExecEndsTheAttemptsProcessGroup(t *testing.T) {
 					t.Fatalf("the script's child %d is still running %v after the attempt ended", pid, c.within)
 				}
 				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// A script that exits 0 leaving a child running (in the background, its
+// output pipes still open): the attempt succeeds at once, not after the
+// pipes' 5 s wait, and the child is ended with it, whatever the script
+// printed reaching the output.
+func TestExecEndsWhatASuccessfulScriptLeftBehind(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		script string
+	}{
+		{"child holds stdout and stderr", "sleep 1000 &\necho $! > \"$PIDFILE\"\necho handled\n"},
+		{"child ignores SIGTERM", "(trap '' TERM; sleep 1000) &\necho $! > \"$PIDFILE\"\necho handled\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			pidfile := filepath.Join(dir, "child.pid")
+			t.Setenv("PIDFILE", pidfile)
+			script := writeScript(t, dir, "leave.sh", c.script)
+			var out bytes.Buffer
+			fn, err := handler.New(config.Handler{Exec: &config.ExecHandler{Command: []string{script}}}, nil, &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if err := fn(context.Background(), message()); err != nil {
+				t.Fatalf("attempt failed: %v", err)
+			}
+			took := time.Since(start)
+			pid := readPid(t, pidfile)
+			if alive(pid) {
+				t.Errorf("the script's child %d still runs after the attempt returned", pid)
+			}
+			// SIGTERM ends the first child at once; the second takes the
+			// 2 s grace and SIGKILL. Either is under the 5 s pipe wait.
+			if took > 4*time.Second {
+				t.Errorf("attempt took %v", took)
+			}
+			if !strings.Contains(out.String(), "handled") {
+				t.Errorf("output %q, want the script's line", out.String())
 			}
 		})
 	}

@@ -54,3 +54,12 @@ func endGroup(pgid int, grace time.Duration) error {
 	}
 	return nil
 }
+
+// endLeftovers ends what an exited command left in its process group
+// (SIGTERM, SIGKILL after groupGrace). The group ID is not reused while
+// any process of it remains, so this never reaches another process.
+func endLeftovers(cmd *exec.Cmd) {
+	if cmd.Process != nil {
+		endGroup(cmd.Process.Pid, groupGrace)
+	}
+}
