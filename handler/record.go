@@ -85,29 +85,29 @@ func itoa[T int | int32 | int64](n T) string { return strconv.FormatInt(int64(n)
 // reflection or an allocation per field.
 func appendRecordLine(dst []byte, m *actors.Message[[]byte]) []byte {
 	dst = append(dst, `{"topic":`...)
-	dst = appendLogString(dst, m.Topic)
+	dst = appendJSONString(dst, m.Topic)
 	dst = append(dst, `,"partition":`...)
 	dst = strconv.AppendInt(dst, int64(m.Partition), 10)
 	dst = append(dst, `,"offset":`...)
 	dst = strconv.AppendInt(dst, m.Offset, 10)
 	dst = append(dst, `,"key":`...)
-	dst = appendLogBytes(dst, m.Key)
+	dst = appendJSONBytes(dst, m.Key)
 	dst = append(dst, `,"headers":`...)
 	dst = appendLogHeaders(dst, m.Headers)
 	dst = append(dst, `,"value":`...)
-	dst = appendLogBytes(dst, m.Raw)
+	dst = appendJSONBytes(dst, m.Raw)
 	dst = append(dst, `,"timestamp":"`...)
 	dst = m.Timestamp.UTC().AppendFormat(dst, time.RFC3339Nano)
 	return append(dst, "\"}\n"...)
 }
 
-// appendLogBytes appends Bytes(b) as JSON.
-func appendLogBytes(dst, b []byte) []byte {
+// appendJSONBytes appends Bytes(b) as JSON.
+func appendJSONBytes(dst, b []byte) []byte {
 	switch {
 	case b == nil:
 		return append(dst, "null"...)
 	case utf8.Valid(b):
-		return appendLogString(dst, unsafeString(b))
+		return appendJSONString(dst, unsafeString(b))
 	default:
 		dst = append(dst, `{"base64":"`...)
 		dst = base64.StdEncoding.AppendEncode(dst, b)
@@ -126,9 +126,9 @@ func appendLogHeaders(dst []byte, hs []kgo.RecordHeader) []byte {
 		return append(dst, "{}"...)
 	case 1:
 		dst = append(dst, '{')
-		dst = appendLogString(dst, hs[0].Key)
+		dst = appendJSONString(dst, hs[0].Key)
 		dst = append(dst, ':')
-		dst = appendLogBytes(dst, hs[0].Value)
+		dst = appendJSONBytes(dst, hs[0].Value)
 		return append(dst, '}')
 	}
 	// Sort indexes by name, the later first among equal names, and keep
@@ -151,21 +151,21 @@ func appendLogHeaders(dst []byte, hs []kgo.RecordHeader) []byte {
 		if n > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendLogString(dst, hs[i].Key)
+		dst = appendJSONString(dst, hs[i].Key)
 		dst = append(dst, ':')
-		dst = appendLogBytes(dst, hs[i].Value)
+		dst = appendJSONBytes(dst, hs[i].Value)
 	}
 	return append(dst, '}')
 }
 
 const hexDigits = "0123456789abcdef"
 
-// appendLogString appends s as a JSON string byte for byte as
+// appendJSONString appends s as a JSON string byte for byte as
 // encoding/json does with HTML escaping off: quote, backslash and control
 // characters escaped (\b \f \n \r \t short), invalid UTF-8 replaced by
-// \ufffd, U+2028 and U+2029 escaped. (exec_stream.go's appendJSONString
-// writes \b and \f long and passes invalid UTF-8 through.)
-func appendLogString(dst []byte, s string) []byte {
+// \ufffd, U+2028 and U+2029 escaped. The log lines and the stream
+// protocol's record lines (exec_stream.go) write their strings with it.
+func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
