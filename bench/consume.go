@@ -79,20 +79,18 @@ func (e *Env) ConsumeAll(ctx context.Context, s Side, topic string, n int, work 
 // fastest run.
 func (e *Env) CompareConsumers(ctx context.Context, sides []Side, topic string, n, rounds int, work func()) ([]ConsumeResult, error) {
 	best := make([]ConsumeResult, len(sides))
-	for round := range max(rounds, 1) {
-		for j := range sides {
-			i := j
-			if round%2 == 1 {
-				i = len(sides) - 1 - j
-			}
-			r, err := e.ConsumeAll(ctx, sides[i], topic, n, work)
-			if err != nil {
-				return nil, err
-			}
-			if best[i].Records == 0 || r.Span < best[i].Span {
-				best[i] = r
-			}
+	err := alternate(len(sides), rounds, func(i int) error {
+		r, err := e.ConsumeAll(ctx, sides[i], topic, n, work)
+		if err != nil {
+			return err
 		}
+		if best[i].Records == 0 || r.Span < best[i].Span {
+			best[i] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return best, nil
 }

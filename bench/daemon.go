@@ -507,18 +507,16 @@ func (d *DaemonBench) rawForward(ctx context.Context, group, target string) erro
 // the sides between rounds, and returns each side's runs.
 func (d *DaemonBench) CompareDaemon(ctx context.Context, sides []DaemonSide, rounds int) ([][]DaemonResult, error) {
 	runs := make([][]DaemonResult, len(sides))
-	for round := range max(rounds, 1) {
-		for j := range sides {
-			i := j
-			if round%2 == 1 {
-				i = len(sides) - 1 - j
-			}
-			r, err := d.Run(ctx, sides[i])
-			if err != nil {
-				return nil, err
-			}
-			runs[i] = append(runs[i], r)
+	err := alternate(len(sides), rounds, func(i int) error {
+		r, err := d.Run(ctx, sides[i])
+		if err != nil {
+			return err
 		}
+		runs[i] = append(runs[i], r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return runs, nil
 }

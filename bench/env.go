@@ -225,3 +225,22 @@ func (e *Env) Fill(ctx context.Context, topic string, n, keys int) error {
 	}
 	return nil
 }
+
+// alternate calls run for every side index, rounds times (at least once),
+// in order in even rounds and in reverse in odd ones, so that no side
+// always runs first on a warm or a cold broker; it stops at the first
+// error.
+func alternate(sides, rounds int, run func(i int) error) error {
+	for round := range max(rounds, 1) {
+		for j := range sides {
+			i := j
+			if round%2 == 1 {
+				i = sides - 1 - j
+			}
+			if err := run(i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -216,21 +216,19 @@ func (e *Env) CompareExec(ctx context.Context, sides []ExecSide, rounds int) ([]
 // compareExec is CompareExec, calling each, when not nil, after every run.
 func (e *Env) compareExec(ctx context.Context, sides []ExecSide, rounds int, each func(ExecResult)) ([]ExecResult, error) {
 	runs := make([][]ExecResult, len(sides))
-	for round := range max(rounds, 1) {
-		for j := range sides {
-			i := j
-			if round%2 == 1 {
-				i = len(sides) - 1 - j
-			}
-			r, err := e.ExecThroughput(ctx, sides[i])
-			if err != nil {
-				return nil, err
-			}
-			if each != nil {
-				each(r)
-			}
-			runs[i] = append(runs[i], r)
+	err := alternate(len(sides), rounds, func(i int) error {
+		r, err := e.ExecThroughput(ctx, sides[i])
+		if err != nil {
+			return err
 		}
+		if each != nil {
+			each(r)
+		}
+		runs[i] = append(runs[i], r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := make([]ExecResult, len(sides))
 	for i, rs := range runs {

@@ -152,34 +152,32 @@ func produceActord(avro bool) func(ctx context.Context, e *Env, topic string, n,
 // each side's fastest run.
 func (e *Env) CompareProducers(ctx context.Context, sides []ProduceSide, n, keys, rounds int) ([]ProduceResult, error) {
 	best := make([]ProduceResult, len(sides))
-	for round := range max(rounds, 1) {
-		for j := range sides {
-			i := j
-			if round%2 == 1 {
-				i = len(sides) - 1 - j
-			}
-			s := sides[i]
-			topic := e.Name("produce")
-			if err := e.CreateTopic(ctx, topic, 3); err != nil {
-				return nil, err
-			}
-			runtime.GC()
-			m0, _ := allocs()
-			d, err := s.Run(ctx, e, topic, n, keys)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", s.Name, err)
-			}
-			m1, _ := allocs()
-			// The broker keeps every record in memory: free them for the
-			// scenarios after this one.
-			if err := e.DeleteTopic(ctx, topic); err != nil {
-				return nil, err
-			}
-			r := ProduceResult{Name: s.Name, Records: n, Elapsed: d, AllocsPerRecord: float64(m1-m0) / float64(n)}
-			if best[i].Records == 0 || r.Elapsed < best[i].Elapsed {
-				best[i] = r
-			}
+	err := alternate(len(sides), rounds, func(i int) error {
+		s := sides[i]
+		topic := e.Name("produce")
+		if err := e.CreateTopic(ctx, topic, 3); err != nil {
+			return err
 		}
+		runtime.GC()
+		m0, _ := allocs()
+		d, err := s.Run(ctx, e, topic, n, keys)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.Name, err)
+		}
+		m1, _ := allocs()
+		// The broker keeps every record in memory: free them for the
+		// scenarios after this one.
+		if err := e.DeleteTopic(ctx, topic); err != nil {
+			return err
+		}
+		r := ProduceResult{Name: s.Name, Records: n, Elapsed: d, AllocsPerRecord: float64(m1-m0) / float64(n)}
+		if best[i].Records == 0 || r.Elapsed < best[i].Elapsed {
+			best[i] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return best, nil
 }

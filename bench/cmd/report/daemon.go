@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/actord/actord/bench"
 )
@@ -40,38 +39,22 @@ func daemonScenario(ctx context.Context, e *bench.Env, p params) (bench.Table, e
 // runOnly runs the scenario named (daemon: 7) alone on a broker of its
 // own: -only, for working on one scenario without the whole run.
 func runOnly(name string, p params) (*bench.Report, error) {
-	alone := map[string]func(context.Context, *bench.Env, params) ([]bench.Table, error){
-		"daemon": func(ctx context.Context, e *bench.Env, p params) ([]bench.Table, error) {
-			t, err := daemonScenario(ctx, e, p)
+	type scenario = func(context.Context, *bench.Env, params) ([]bench.Table, error)
+	one := func(f func(context.Context, *bench.Env, params) (bench.Table, error)) scenario {
+		return func(ctx context.Context, e *bench.Env, p params) ([]bench.Table, error) {
+			t, err := f(ctx, e, p)
 			return []bench.Table{t}, err
-		},
-		"slow": func(ctx context.Context, e *bench.Env, p params) ([]bench.Table, error) {
-			t, err := slowHandlers(ctx, e, p)
-			return []bench.Table{t}, err
-		},
-		"produce": produceThroughput,
-		"latency": func(ctx context.Context, e *bench.Env, p params) ([]bench.Table, error) {
-			t, err := latency(ctx, e, p)
-			return []bench.Table{t}, err
-		},
+		}
 	}
-	scenario, ok := alone[name]
+	alone := map[string]scenario{
+		"daemon":  one(daemonScenario),
+		"slow":    one(slowHandlers),
+		"produce": produceThroughput,
+		"latency": one(latency),
+	}
+	s, ok := alone[name]
 	if !ok {
 		return nil, fmt.Errorf("-only %q: the scenarios that run alone are: daemon, exec, latency, produce, slow", name)
 	}
-	r := &bench.Report{Machine: bench.ThisMachine(), When: time.Now()}
-	e, err := bench.Start()
-	if err != nil {
-		return nil, err
-	}
-	defer e.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	ts, err := scenario(ctx, e, p)
-	if err != nil {
-		return nil, err
-	}
-	r.Tables = append(r.Tables, ts...)
-	r.LoadAfter = bench.LoadAverage()
-	return r, nil
+	return onBroker(func(ctx context.Context, e *bench.Env) ([]bench.Table, error) { return s(ctx, e, p) })
 }

@@ -100,6 +100,39 @@ func sleepWork() { time.Sleep(slowWork) }
 // backlog, which goes before the latency-sensitive ones), and returns the
 // report with its tables in scenario order.
 func run(p params) (*bench.Report, error) {
+	return onBroker(func(ctx context.Context, e *bench.Env) ([]bench.Table, error) {
+		consumeTable, memoryTable, err := backlogScenarios(ctx, e, p)
+		if err != nil {
+			return nil, err
+		}
+		slowTable, err := slowHandlers(ctx, e, p)
+		if err != nil {
+			return nil, err
+		}
+		produceTables, err := produceThroughput(ctx, e, p)
+		if err != nil {
+			return nil, err
+		}
+		latencyTable, err := latency(ctx, e, p)
+		if err != nil {
+			return nil, err
+		}
+		execTable, err := execScenario(ctx, e, p)
+		if err != nil {
+			return nil, err
+		}
+		daemonTable, err := daemonScenario(ctx, e, p)
+		if err != nil {
+			return nil, err
+		}
+		tables := append([]bench.Table{consumeTable, slowTable}, produceTables...)
+		return append(tables, latencyTable, memoryTable, execTable, daemonTable), nil
+	})
+}
+
+// onBroker runs scenarios on an embedded broker of their own, within 15
+// minutes, and reports their tables with the machine and the load after.
+func onBroker(scenarios func(context.Context, *bench.Env) ([]bench.Table, error)) (*bench.Report, error) {
 	r := &bench.Report{Machine: bench.ThisMachine(), When: time.Now()}
 	e, err := bench.Start()
 	if err != nil {
@@ -108,38 +141,10 @@ func run(p params) (*bench.Report, error) {
 	defer e.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-
-	consumeTable, memoryTable, err := backlogScenarios(ctx, e, p)
-	if err != nil {
-		return nil, err
-	}
-	r.Tables = append(r.Tables, consumeTable)
-	slowTable, err := slowHandlers(ctx, e, p)
-	if err != nil {
-		return nil, err
-	}
-	r.Tables = append(r.Tables, slowTable)
-	produceTables, err := produceThroughput(ctx, e, p)
-	if err != nil {
-		return nil, err
-	}
-	r.Tables = append(r.Tables, produceTables...)
-	latencyTable, err := latency(ctx, e, p)
-	if err != nil {
-		return nil, err
-	}
-	r.Tables = append(r.Tables, latencyTable)
-	execTable, err := execScenario(ctx, e, p)
-	if err != nil {
-		return nil, err
-	}
-	daemonTable, err := daemonScenario(ctx, e, p)
-	if err != nil {
+	if r.Tables, err = scenarios(ctx, e); err != nil {
 		return nil, err
 	}
 	r.LoadAfter = bench.LoadAverage()
-
-	r.Tables = append(r.Tables, memoryTable, execTable, daemonTable)
 	return r, nil
 }
 
