@@ -34,9 +34,6 @@ type consumer struct {
 	park *parking
 	// notes are the partitions' stall notes (stall.go), by partition.
 	notes sync.Map
-	// pattern is the topic pattern this consumer was made for
-	// (ConsumePattern), "" for one declared by its topic.
-	pattern string
 }
 
 // Delivery is what a service's own handler actor (ConsumeWith) receives:

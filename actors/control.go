@@ -26,16 +26,15 @@ type control struct {
 	epoch  atomic.Int32
 }
 
-// controlOf is the control of partition k, created on first use.
-func (g *group) controlOf(k tp) *control {
+// newControl is a fresh control for partition k's new partition actor: a
+// marker remembered for an earlier owner of k (or an earlier topic of its
+// name, since recreated) must not move this one's marks.
+func (g *group) newControl(k tp) *control {
+	c := &control{}
+	c.offset.Store(-1)
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	c := g.controls[k]
-	if c == nil {
-		c = &control{}
-		c.offset.Store(-1)
-		g.controls[k] = c
-	}
+	g.controls[k] = c
+	g.mu.Unlock()
 	return c
 }
 

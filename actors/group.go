@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -96,10 +97,7 @@ func (g *group) addConsumer(c *consumer) error {
 	if _, dup := old[c.topic]; dup {
 		return fmt.Errorf("consumer %s/%s: topic %q already has a consumer in group %q", c.topic, c.group, c.topic, c.group)
 	}
-	m := make(map[string]*consumer, len(old)+1)
-	for t, oc := range old {
-		m[t] = oc
-	}
+	m := maps.Clone(old)
 	m[c.topic] = c
 	g.cons.Store(&m)
 	return nil
@@ -188,15 +186,15 @@ func (g *group) start() error {
 	g.stopPoll = cancel
 	g.polled = make(chan struct{})
 	go g.poll(ctx)
+	attrs := []any{"topics", g.topics()}
 	if len(g.patterns) > 0 {
 		ps := make([]string, len(g.patterns))
 		for i, p := range g.patterns {
 			ps[i] = p.pattern
 		}
-		g.log.Info("consumer group started", "topics", g.topics(), "patterns", ps)
-		return nil
+		attrs = append(attrs, "patterns", ps)
 	}
-	g.log.Info("consumer group started", "topics", g.topics())
+	g.log.Info("consumer group started", attrs...)
 	return nil
 }
 
@@ -380,7 +378,7 @@ func (g *group) assigned(_ context.Context, cl *kgo.Client, assigned map[string]
 func (g *group) spawn(cl *kgo.Client, c *consumer, p int32) (*partition.Handle, error) {
 	topic := c.topic
 	cfg := c.partitionConfig(p)
-	ctl := g.controlOf(tp{topic, p})
+	ctl := g.newControl(tp{topic, p})
 	cfg.Mark = func(epoch int32, offset int64) {
 		if c := ctl.offset.Load(); c == offset {
 			// Every record before a transaction marker is done: the mark

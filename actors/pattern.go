@@ -26,6 +26,9 @@ type patternConsumer struct {
 	group   string
 	opts    consumerOptions // applied, unchecked: check settles per topic
 	dec     Decoder
+	// exclude matches the topics it never consumes, its dead-letter
+	// topics; nil when dead-lettering is off (exclusion).
+	exclude *regexp.Regexp
 
 	handle partition.HandlerFunc
 	props  *actor.Props
@@ -96,7 +99,11 @@ func newPatternConsumer(rt *Runtime, pattern, group string, opts []ConsumerOptio
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("consumer of pattern %q in %s: %w", pattern, group, err)
 	}
-	return &patternConsumer{pattern: pattern, re: re, group: group, opts: o, dec: rt.decoderFor(o.handling)}, nil
+	p := &patternConsumer{pattern: pattern, re: re, group: group, opts: o, dec: rt.decoderFor(o.handling)}
+	if ex := p.exclusion(); ex != "" {
+		p.exclude = regexp.MustCompile(ex)
+	}
+	return p, nil
 }
 
 // CompileTopicPattern compiles a topic pattern of ConsumePattern, anchored
@@ -136,7 +143,7 @@ func (p *patternConsumer) instance(rt *Runtime, topic string) (*consumer, error)
 		return nil, fmt.Errorf("consumer %s/%s (pattern %q): %w", topic, p.group, p.pattern, err)
 	}
 	c := &consumer{rt: rt, topic: topic, group: p.group, opts: o, dec: p.dec,
-		m: newConsumerMetrics(rt.metrics, topic, p.group), pattern: p.pattern,
+		m:      newConsumerMetrics(rt.metrics, topic, p.group),
 		handle: p.handle, props: p.props, decode: p.decode}
 	c.circuit = c.newCircuit()
 	return c, nil
@@ -155,12 +162,9 @@ func (rt *Runtime) registerPattern(p *patternConsumer) error {
 			return fmt.Errorf("consumer of pattern %q in %s: the group already has a consumer of this pattern", p.pattern, p.group)
 		}
 	}
-	if ex := p.exclusion(); ex != "" {
-		re := regexp.MustCompile(ex)
-		for t := range g.consumers() {
-			if re.MatchString(t) {
-				return fmt.Errorf("consumer of pattern %q in %s: leaves out its dead-letter topics (%s), and so would stop the group's consumer of %q: consume that topic in another group", p.pattern, p.group, ex, t)
-			}
+	for t := range g.consumers() {
+		if p.exclude != nil && p.exclude.MatchString(t) {
+			return fmt.Errorf("consumer of pattern %q in %s: leaves out its dead-letter topics (%s), and so would stop the group's consumer of %q: consume that topic in another group", p.pattern, p.group, p.exclude, t)
 		}
 	}
 	g.patterns = append(g.patterns, p)
@@ -171,8 +175,8 @@ func (rt *Runtime) registerPattern(p *patternConsumer) error {
 // leaves out (franz-go's exclusions hold for every topic of the client).
 func (g *group) conflicts(c *consumer) error {
 	for _, p := range g.patterns {
-		if ex := p.exclusion(); ex != "" && regexp.MustCompile(ex).MatchString(c.topic) {
-			return fmt.Errorf("consumer %s/%s: the group's consumer of pattern %q leaves out its dead-letter topics (%s), this one among them: consume it in another group", c.topic, c.group, p.pattern, ex)
+		if p.exclude != nil && p.exclude.MatchString(c.topic) {
+			return fmt.Errorf("consumer %s/%s: the group's consumer of pattern %q leaves out its dead-letter topics (%s), this one among them: consume it in another group", c.topic, c.group, p.pattern, p.exclude)
 		}
 	}
 	return nil
@@ -193,8 +197,8 @@ func (g *group) consumeOpts() []kgo.Opt {
 	var exclude []string
 	for _, p := range g.patterns {
 		include = append(include, p.re.String())
-		if ex := p.exclusion(); ex != "" {
-			exclude = append(exclude, ex)
+		if p.exclude != nil {
+			exclude = append(exclude, p.exclude.String())
 		}
 	}
 	for _, c := range g.consumers() {
