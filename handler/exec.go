@@ -290,9 +290,11 @@ func (o *outputs) started() {
 func (o *outputs) wait() {
 	done := make(chan struct{})
 	go func() { o.copies.Wait(); close(done) }()
+	t := time.NewTimer(execWaitDelay)
+	defer t.Stop()
 	select {
 	case <-done:
-	case <-time.After(execWaitDelay):
+	case <-t.C:
 	}
 	for _, pr := range o.readers {
 		pr.Close()

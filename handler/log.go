@@ -56,8 +56,9 @@ var Batched = actors.Batching{Max: actors.MaxBatchSize}
 // for log to stdout or to a file that is not a regular one, which New
 // builds. The guarantees are New's: a batch is done, and its offsets may be
 // committed, only once all its lines are written (log) or all its copies
-// acknowledged (forward); a failed batch is retried whole (copies of it
-// may be written twice), then bisected (see actors.ConsumeBatch).
+// acknowledged (forward). A failed write fails the log batch whole: it is
+// retried, then bisected (see actors.ConsumeBatch); a forward batch fails
+// only the records whose copies were refused (actors.FailRecords).
 func NewBatch(h config.Handler, rt *actors.Runtime, stdout io.Writer) (fn BatchFunc, ok bool, err error) {
 	if stdout == nil {
 		stdout = os.Stdout
