@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -75,8 +76,9 @@ func ConsumeBatch[T any](rt *Runtime, topic, group string, b Batching, fn func(c
 	}
 	dec := c.dec
 	pb := &partition.Batch{Max: b.Max, Wait: b.Wait, Handle: func(ctx context.Context, recs []*kgo.Record, attempt int) error {
-		msgs := make([]Message[T], len(recs))
-		var bad []int
+		msgs := make([]Message[T], 0, len(recs))
+		// at maps msgs back to recs once a record has failed to decode.
+		var bad, at []int
 		var first error
 		for i, r := range recs {
 			var v T
@@ -87,18 +89,43 @@ func ConsumeBatch[T any](rt *Runtime, topic, group string, b Batching, fn func(c
 				err = dec.Decode(r.Value, &v)
 			}
 			if err != nil {
-				bad = append(bad, i)
-				if first == nil {
+				if bad == nil {
+					at = make([]int, len(msgs), len(recs))
+					for j := range at {
+						at[j] = j
+					}
 					first = decodeFailure(r, err)
 				}
+				bad = append(bad, i)
 				continue
 			}
-			msgs[i] = newMessage(r, attempt, v)
+			if bad != nil {
+				at = append(at, i)
+			}
+			msgs = append(msgs, newMessage(r, attempt, v))
 		}
-		if len(bad) > 0 {
-			return FailRecords(first, bad...)
+		if bad == nil {
+			return fn(ctx, msgs)
 		}
-		return fn(ctx, msgs)
+		// The records that decoded run without those that did not; those
+		// fail alone (each runs again by itself: its decode fails for good,
+		// and a record the handler named runs alone through it).
+		if len(msgs) > 0 {
+			err := fn(ctx, msgs)
+			var fr *FailedRecords
+			switch {
+			case err == nil:
+			case errors.As(err, &fr):
+				for _, j := range fr.Indexes {
+					if j >= 0 && j < len(at) {
+						bad = append(bad, at[j])
+					}
+				}
+			default:
+				return err // the whole batch again
+			}
+		}
+		return FailRecords(first, bad...)
 	}}
 	// The consumer's own handler never runs: its partitions get b
 	// (group.batching).

@@ -228,3 +228,41 @@ func TestConsumeBatchWaitsForAFullBatch(t *testing.T) {
 		t.Errorf("batches %v, want [0 1 2 3 4] then, after the wait, [5 6 7]", seen.all)
 	}
 }
+
+// A record of a batch that does not decode is dead-lettered for good,
+// and the handler still gets every other record of its batch, once each:
+// none is finished without having run.
+func TestConsumeBatchUndecodableRecordFailsAlone(t *testing.T) {
+	b := actortest.Broker(t)
+	const n = 300
+	actortest.CreateTopic(t, b, "orders", 1)
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Value: []byte(strconv.Itoa(i))}
+	}
+	recs[123] = &kgo.Record{Value: []byte("{not json")}
+	actortest.Produce(t, b, "orders", recs...)
+	rt := actortest.Runtime(t, b)
+	seen := newCounter()
+	err := actors.ConsumeBatch(rt, "orders", "billing", actors.Batching{Max: n}, func(_ context.Context, ms []actors.Message[int]) error {
+		for _, m := range ms {
+			seen.add(strconv.Itoa(m.Value))
+		}
+		return nil
+	}, fastRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	l := actortest.WaitDeadLetters(t, b, "orders.dlq", 1)
+	actortest.WaitCommittedToEnd(t, b, "billing", "orders")
+	if string(l[0].Value) != "{not json" || l[0].Offset != 123 {
+		t.Errorf("dead letter %+v, want the undecodable record at offset 123", l[0])
+	}
+	if seen.distinct() != n-1 || seen.dups() != 0 {
+		t.Errorf("handled %d distinct, %d twice; want %d once each", seen.distinct(), seen.dups(), n-1)
+	}
+	if got := actortest.ReadTopic(t, b, "orders.dlq", 1); len(got) != 1 {
+		t.Errorf("orders.dlq holds %d records", len(got))
+	}
+}

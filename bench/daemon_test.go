@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,15 +19,17 @@ import (
 // forward kinds under actors.ConsumeBatch, as actord start declares them,
 // the defaults otherwise) over the embedded broker, for profiling:
 //
-//	ACTORD_DAEMON_PROFILE=log go test -run DaemonHandlers -cpuprofile cpu.out ./bench/
+//	ACTORD_DAEMON_PROFILE=log ACTORD_DAEMON_CPU=cpu.out go test -run DaemonHandlers ./bench/
 //
 // ACTORD_DAEMON_PROFILE is log or forward; unset, the test is skipped.
+// ACTORD_DAEMON_CPU, when set, is the file a CPU profile of the consuming
+// alone (not the filling before it) is written to.
 func TestDaemonHandlersInProcess(t *testing.T) {
 	kind := os.Getenv("ACTORD_DAEMON_PROFILE")
 	if kind == "" {
 		t.Skip("set ACTORD_DAEMON_PROFILE=log or forward to run")
 	}
-	const n = 500_000
+	const n = 1_000_000
 	e, err := Start()
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +81,17 @@ func TestDaemonHandlersInProcess(t *testing.T) {
 	}
 	if err := actors.ConsumeBatch(rt, topic, e.Name("group"), handler.Batched, count); err != nil {
 		t.Fatal(err)
+	}
+	if out := os.Getenv("ACTORD_DAEMON_CPU"); out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	e.armFetchClock()
 	if err := rt.Start(ctx); err != nil {
