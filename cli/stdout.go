@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 )
@@ -27,6 +28,9 @@ func MainBinary(args []string) int {
 		return Main(args)
 	}
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(StartGCPercent)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &stdoutGuard{w: os.Stdout, stderr: os.Stderr, stop: cancel}
@@ -36,6 +40,16 @@ func MainBinary(args []string) int {
 	}
 	return code
 }
+
+// StartGCPercent is the garbage collector's target (GOGC) of `actord
+// start` when the environment sets none. A consumer's live heap is small
+// (the fetched records in flight, some megabytes) while it allocates a
+// record's worth of garbage per record, so Go's default of 100 collects
+// every few megabytes: a quarter of the forward handler's CPU went to the
+// collector. At 400 the heap may grow to five times what is live (tens of
+// megabytes for a busy partition set) and the collector costs a fifth of
+// that. GOGC in the environment wins, as for any Go program.
+const StartGCPercent = 400
 
 // isStart reports whether args run `actord start`.
 func isStart(args []string) bool {

@@ -6,10 +6,13 @@ package daemon_test
 import (
 	"bufio"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +20,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/actord/actord/cli"
 )
 
 func TestDaemon(t *testing.T) {
@@ -56,6 +61,14 @@ func TestDaemon(t *testing.T) {
 		[]string{"ACTORD_BROKER_LISTEN=127.0.0.1:0", "ACTORD_HTTP_LISTEN=127.0.0.1:0"},
 		"start", "--config", cfgFile, "--embedded")
 	addr := d.await(t, d.stderr, regexp.MustCompile(`msg="embedded broker started" addr=(\S+)`))
+	// With no GOGC in its environment, actord start collects garbage at
+	// cli.StartGCPercent, not Go's default of 100.
+	if os.Getenv("GOGC") == "" {
+		web := d.await(t, d.stderr, regexp.MustCompile(`msg="serving the console.*" addr=(\S+)`))
+		if got := gcPercent(t, "http://"+web+"/metrics"); got != cli.StartGCPercent {
+			t.Errorf("go_gc_gogc_percent %v, want %d", got, cli.StartGCPercent)
+		}
+	}
 	for _, group := range []string{"fulfilment", "ledger"} {
 		d.await(t, d.stderr, regexp.MustCompile(`msg="consumer group started" group=(`+group+`)`))
 	}
@@ -102,6 +115,30 @@ func TestDaemon(t *testing.T) {
 	if n := strings.Count(d.text(d.stdout), "fulfilled "); n != 3 {
 		t.Errorf("handle.sh fulfilled %d orders, want 3:\n%s", n, d.text(d.stdout))
 	}
+}
+
+// gcPercent is go_gc_gogc_percent from the metrics at url.
+func gcPercent(t *testing.T, url string) float64 {
+	t.Helper()
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go_gc_gogc_percent (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no go_gc_gogc_percent in %s", url)
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // proc is a started command whose output is collected line by line.
