@@ -22,6 +22,9 @@ const MaxBatchSize = partition.MaxBatch
 type Batching struct {
 	Max  int
 	Wait time.Duration
+	// Pipeline is, for ConsumeBatchAsync only, the most batches of a
+	// partition out at once (zero: DefaultPipeline).
+	Pipeline int
 }
 
 // FailedRecords is the error a batch handler returns to fail only some
@@ -61,6 +64,79 @@ func ConsumeBatch[T any](rt *Runtime, topic, group string, b Batching, fn func(c
 	if fn == nil {
 		return fmt.Errorf("consumer %s/%s: nil batch handler", topic, group)
 	}
+	if b.Pipeline != 0 {
+		return fmt.Errorf("consumer %s/%s: actors.Batching{Pipeline: %d}: only ConsumeBatchAsync runs batches of a partition at once", topic, group, b.Pipeline)
+	}
+	return declareBatch(rt, topic, group, b, func(c *consumer) *partition.Batch {
+		dec := c.dec
+		return &partition.Batch{Max: b.Max, Wait: b.Wait, Handle: func(ctx context.Context, recs []*kgo.Record, attempt int) error {
+			d := decodeBatch[T](ctx, dec, recs, attempt)
+			if len(d.msgs) == 0 {
+				return d.failed(nil)
+			}
+			return d.failed(fn(ctx, d.msgs))
+		}}
+	}, opts)
+}
+
+// ConsumeBatchAsync is ConsumeBatch for a handler whose batches wait on
+// something outside the process, a produce's acknowledgements or a bulk
+// write: start begins handling a batch and returns at once with wait,
+// which the runtime calls once, on a goroutine of its own, for the
+// batch's outcome (nil, or an error as ConsumeBatch's handler returns
+// it). A partition's next batch starts as soon as start returns, so up
+// to b.Pipeline batches of a partition are out at once (zero:
+// DefaultPipeline, at most MaxPipeline), while the in-flight cap
+// (MaxInFlight) still bounds their records. Batches of a partition start
+// one at a time in offset order, each after start has returned for the
+// one before it, so what start sends in order (copies produced to one
+// partition) stays in order. Offsets are committed in order: a batch's
+// once every batch before it is finished.
+//
+// A failed batch is retried, bisected and dead-lettered as with
+// ConsumeBatch (each of its later attempts calls start and then wait),
+// while the partition's later batches go on: their records are then
+// handled before the failed batch's retries, and their offsets wait for
+// it.
+func ConsumeBatchAsync[T any](rt *Runtime, topic, group string, b Batching, start func(context.Context, []Message[T]) (wait func() error), opts ...ConsumerOption) error {
+	if start == nil {
+		return fmt.Errorf("consumer %s/%s: nil batch handler", topic, group)
+	}
+	if b.Pipeline < 0 || b.Pipeline > MaxPipeline {
+		return fmt.Errorf("consumer %s/%s: actors.Batching{Pipeline: %d}: must be between 1 and %d (0: %d)", topic, group, b.Pipeline, MaxPipeline, DefaultPipeline)
+	}
+	return declareBatch(rt, topic, group, b, func(c *consumer) *partition.Batch {
+		dec := c.dec
+		begin := func(ctx context.Context, recs []*kgo.Record, attempt int) func() error {
+			d := decodeBatch[T](ctx, dec, recs, attempt)
+			if len(d.msgs) == 0 {
+				return func() error { return d.failed(nil) }
+			}
+			wait := start(ctx, d.msgs)
+			return func() error {
+				if wait == nil {
+					return fmt.Errorf("consumer %s/%s: the batch handler returned no wait", topic, group)
+				}
+				return d.failed(wait())
+			}
+		}
+		return &partition.Batch{Max: b.Max, Wait: b.Wait, Pipeline: b.Pipeline,
+			Start: func(ctx context.Context, recs []*kgo.Record) func() error { return begin(ctx, recs, 1) },
+			Handle: func(ctx context.Context, recs []*kgo.Record, attempt int) error {
+				return begin(ctx, recs, attempt)()
+			}}
+	}, opts)
+}
+
+// DefaultPipeline is Batching.Pipeline when zero, for ConsumeBatchAsync.
+const DefaultPipeline = partition.DefaultPipeline
+
+// MaxPipeline is the largest Batching.Pipeline.
+const MaxPipeline = partition.MaxPipeline
+
+// declareBatch declares a batch consumer of topic in group whose
+// partitions run the batch that build makes for it.
+func declareBatch(rt *Runtime, topic, group string, b Batching, build func(*consumer) *partition.Batch, opts []ConsumerOption) error {
 	if b.Max < 1 || b.Max > MaxBatchSize {
 		return fmt.Errorf("consumer %s/%s: actors.Batching{Max: %d}: must be between 1 and %d", topic, group, b.Max, MaxBatchSize)
 	}
@@ -74,60 +150,8 @@ func ConsumeBatch[T any](rt *Runtime, topic, group string, b Batching, fn func(c
 	if c.opts.ordering != ByPartition {
 		return fmt.Errorf("consumer %s/%s: actors.Ordering(%v): a batch consumer (actors.ConsumeBatch) runs in partition order only", topic, group, c.opts.ordering)
 	}
-	dec := c.dec
-	pb := &partition.Batch{Max: b.Max, Wait: b.Wait, Handle: func(ctx context.Context, recs []*kgo.Record, attempt int) error {
-		msgs := make([]Message[T], 0, len(recs))
-		// at maps msgs back to recs once a record has failed to decode.
-		var bad, at []int
-		var first error
-		for i, r := range recs {
-			var v T
-			var err error
-			if cd, ok := dec.(contextDecoder); ok {
-				err = cd.DecodeContext(ctx, r.Value, &v)
-			} else {
-				err = dec.Decode(r.Value, &v)
-			}
-			if err != nil {
-				if bad == nil {
-					at = make([]int, len(msgs), len(recs))
-					for j := range at {
-						at[j] = j
-					}
-					first = decodeFailure(r, err)
-				}
-				bad = append(bad, i)
-				continue
-			}
-			if bad != nil {
-				at = append(at, i)
-			}
-			msgs = append(msgs, newMessage(r, attempt, v))
-		}
-		if bad == nil {
-			return fn(ctx, msgs)
-		}
-		// The records that decoded run without those that did not; those
-		// fail alone (each runs again by itself: its decode fails for good,
-		// and a record the handler named runs alone through it).
-		if len(msgs) > 0 {
-			err := fn(ctx, msgs)
-			var fr *FailedRecords
-			switch {
-			case err == nil:
-			case errors.As(err, &fr):
-				for _, j := range fr.Indexes {
-					if j >= 0 && j < len(at) {
-						bad = append(bad, at[j])
-					}
-				}
-			default:
-				return err // the whole batch again
-			}
-		}
-		return FailRecords(first, bad...)
-	}}
-	// The consumer's own handler never runs: its partitions get b
+	pb := build(c)
+	// The consumer's own handler never runs: its partitions get pb
 	// (group.batching).
 	c.handle = func(context.Context, *kgo.Record, int) error {
 		return fmt.Errorf("batch consumer %s/%s ran a single record", topic, group)
@@ -142,6 +166,70 @@ func ConsumeBatch[T any](rt *Runtime, topic, group string, b Batching, fn func(c
 	}
 	rt.groups[group].batches.declare(topic, pb)
 	return nil
+}
+
+// decodedBatch is a batch's records decoded: msgs, those that decoded, in
+// order; bad, the indexes (into the batch) of those that did not, the
+// first's failure first; at maps msgs back into the batch once a record
+// has failed.
+type decodedBatch[T any] struct {
+	msgs    []Message[T]
+	bad, at []int
+	first   error
+}
+
+func decodeBatch[T any](ctx context.Context, dec Decoder, recs []*kgo.Record, attempt int) decodedBatch[T] {
+	d := decodedBatch[T]{msgs: make([]Message[T], 0, len(recs))}
+	for i, r := range recs {
+		var v T
+		var err error
+		if cd, ok := dec.(contextDecoder); ok {
+			err = cd.DecodeContext(ctx, r.Value, &v)
+		} else {
+			err = dec.Decode(r.Value, &v)
+		}
+		if err != nil {
+			if d.bad == nil {
+				d.at = make([]int, len(d.msgs), len(recs))
+				for j := range d.at {
+					d.at[j] = j
+				}
+				d.first = decodeFailure(r, err)
+			}
+			d.bad = append(d.bad, i)
+			continue
+		}
+		if d.bad != nil {
+			d.at = append(d.at, i)
+		}
+		d.msgs = append(d.msgs, newMessage(r, attempt, v))
+	}
+	return d
+}
+
+// failed is the batch's outcome given err, the handler's for msgs: with
+// no record that failed to decode, err itself. Otherwise the undecodable
+// records fail alone (each runs again by itself: its decode fails for
+// good), with those the handler named (FailRecords, mapped back into the
+// batch); an error for the whole of msgs fails the whole batch.
+func (d decodedBatch[T]) failed(err error) error {
+	if d.bad == nil {
+		return err
+	}
+	bad := d.bad
+	var fr *FailedRecords
+	switch {
+	case err == nil:
+	case errors.As(err, &fr):
+		for _, j := range fr.Indexes {
+			if j >= 0 && j < len(d.at) {
+				bad = append(bad, d.at[j])
+			}
+		}
+	default:
+		return err
+	}
+	return FailRecords(d.first, bad...)
 }
 
 // batchGroup is a group's batch consumers, by topic.

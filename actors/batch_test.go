@@ -188,10 +188,20 @@ func TestConsumeBatchRefusesBadSizesAndOrdering(t *testing.T) {
 		{actors.Batching{Max: 2049}, nil, "actors.Batching{Max: 2049}"},
 		{actors.Batching{Max: 10, Wait: -time.Second}, nil, "actors.Batching{Wait: -1s}: must not be negative"},
 		{actors.Batching{Max: 10}, []actors.ConsumerOption{actors.Ordering(actors.ByKey)}, "runs in partition order only"},
+		{actors.Batching{Max: 10, Pipeline: 2}, nil, "actors.Batching{Pipeline: 2}: only ConsumeBatchAsync"},
 	} {
 		if err := actors.ConsumeBatch(rt, "orders", "g", tc.b, fn, tc.opts...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want %q", tc.b, err, tc.want)
 		}
+	}
+	start := func(context.Context, []actors.Message[int]) func() error { return func() error { return nil } }
+	for _, p := range []int{-1, actors.MaxPipeline + 1} {
+		if err := actors.ConsumeBatchAsync(rt, "orders", "g", actors.Batching{Max: 10, Pipeline: p}, start); err == nil || !strings.Contains(err.Error(), "actors.Batching{Pipeline: "+strconv.Itoa(p)+"}") {
+			t.Errorf("Pipeline %d: %v, want it named", p, err)
+		}
+	}
+	if err := actors.ConsumeBatchAsync[int](rt, "orders", "g", actors.Batching{Max: 10}, nil); err == nil || !strings.Contains(err.Error(), "nil batch handler") {
+		t.Errorf("nil start: %v", err)
 	}
 }
 
@@ -264,5 +274,168 @@ func TestConsumeBatchUndecodableRecordFailsAlone(t *testing.T) {
 	}
 	if got := actortest.ReadTopic(t, b, "orders.dlq", 1); len(got) != 1 {
 		t.Errorf("orders.dlq holds %d records", len(got))
+	}
+}
+
+// ConsumeBatchAsync starts a partition's next batches while the first
+// one's wait is still out, in offset order, and commits in order: with
+// the first batch never finished, the later ones (finished) are not
+// committed past it, and a new member of the group gets all of them
+// again.
+func TestConsumeBatchAsyncCommitsInOrder(t *testing.T) {
+	b := actortest.Broker(t)
+	const n = 300
+	actortest.CreateTopic(t, b, "orders", 1)
+	produce(t, b, "orders", n, 10)
+	rt := actortest.Runtime(t, b, actors.DrainTimeout(300*time.Millisecond))
+	var (
+		mu     sync.Mutex
+		starts []int64 // each batch's first offset, in the order started
+		later  int     // records of the batches after the first, finished
+	)
+	err := actors.ConsumeBatchAsync(rt, "orders", "billing", actors.Batching{Max: 100}, func(ctx context.Context, ms []actors.Message[int]) func() error {
+		mu.Lock()
+		starts = append(starts, ms[0].Offset)
+		mu.Unlock()
+		if ms[0].Offset == 0 {
+			return func() error {
+				<-ctx.Done() // never finished while the runtime runs
+				return ctx.Err()
+			}
+		}
+		return func() error {
+			mu.Lock()
+			later += len(ms)
+			mu.Unlock()
+			return nil
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	actortest.Eventually(t, 20*time.Second, "the batches after the first finished", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return later == n-100
+	})
+	actortest.Stop(t, rt)
+	mu.Lock()
+	if len(starts) < 3 || starts[0] != 0 || starts[1] != 100 || starts[2] != 200 {
+		t.Errorf("batches started at offsets %v, want 0, 100, 200 in that order", starts)
+	}
+	mu.Unlock()
+	if off, ok := actortest.Committed(t, b, "billing", "orders")[0]; ok && off > 0 {
+		t.Fatalf("committed offset %d past the unfinished first batch", off)
+	}
+	// The next owner gets every record again, the finished ones too.
+	rt2 := actortest.Runtime(t, b)
+	seen := newCounter()
+	err = actors.ConsumeBatchAsync(rt2, "orders", "billing", actors.Batching{Max: 100}, func(_ context.Context, ms []actors.Message[int]) func() error {
+		for _, m := range ms {
+			seen.add(strconv.Itoa(m.Value))
+		}
+		return func() error { return nil }
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt2)
+	actortest.WaitCommittedToEnd(t, b, "billing", "orders")
+	if seen.distinct() != n {
+		t.Errorf("the next owner handled %d distinct records, want all %d", seen.distinct(), n)
+	}
+}
+
+// A batch whose wait fails is retried and bisected as with ConsumeBatch:
+// the poison alone is dead-lettered, every other record is handled, in
+// offset order at first sight, and the partition is committed to its end.
+func TestConsumeBatchAsyncDeadLettersOnlyThePoison(t *testing.T) {
+	b := actortest.Broker(t)
+	const n = 1000
+	actortest.CreateTopic(t, b, "orders", 1)
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Value: []byte(strconv.Itoa(i))}
+	}
+	recs[432] = &kgo.Record{Value: []byte("poison")}
+	actortest.Produce(t, b, "orders", recs...)
+	rt := actortest.Runtime(t, b)
+	seen := &batches{}
+	err := actors.ConsumeBatchAsync(rt, "orders", "billing", actors.Batching{Max: 100, Pipeline: 3}, func(_ context.Context, ms []actors.Message[[]byte]) func() error {
+		seen.add(ms)
+		return func() error {
+			for _, m := range ms {
+				if string(m.Value) == "poison" {
+					return errors.New("a poison record in the batch")
+				}
+			}
+			return nil
+		}
+	}, actors.MaxRetries(2), fastRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	l := actortest.WaitDeadLetters(t, b, "orders.dlq", 1)
+	actortest.WaitCommittedToEnd(t, b, "billing", "orders")
+	if len(l) != 1 || string(l[0].Value) != "poison" || l[0].Offset != 432 {
+		t.Fatalf("dead letters %+v, want the poison record at offset 432", l)
+	}
+	var handled []string
+	for _, v := range seen.firstSeen() {
+		if v != "poison" {
+			handled = append(handled, v)
+		}
+	}
+	if len(handled) != n-1 {
+		t.Fatalf("handled %d distinct records, want %d", len(handled), n-1)
+	}
+	for i, v := range handled {
+		want := i
+		if i >= 432 {
+			want = i + 1
+		}
+		if v != strconv.Itoa(want) {
+			t.Fatalf("record %s first handled %dth: out of offset order", v, i)
+		}
+	}
+}
+
+// A panic in start or in its wait is that attempt's failure, not the
+// process's end: the batch is retried and handled.
+func TestConsumeBatchAsyncPanicIsAFailedAttempt(t *testing.T) {
+	b := actortest.Broker(t)
+	actortest.CreateTopic(t, b, "orders", 1)
+	produce(t, b, "orders", 50, 5)
+	rt := actortest.Runtime(t, b)
+	var mu sync.Mutex
+	calls := 0
+	seen := newCounter()
+	err := actors.ConsumeBatchAsync(rt, "orders", "billing", actors.Batching{Max: 50}, func(_ context.Context, ms []actors.Message[int]) func() error {
+		mu.Lock()
+		calls++
+		c := calls
+		mu.Unlock()
+		if c == 1 {
+			panic("start failed")
+		}
+		return func() error {
+			if c == 2 {
+				panic("wait failed")
+			}
+			for _, m := range ms {
+				seen.add(strconv.Itoa(m.Value))
+			}
+			return nil
+		}
+	}, fastRetries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	actortest.Start(t, rt)
+	actortest.WaitCommittedToEnd(t, b, "billing", "orders")
+	if seen.distinct() != 50 {
+		t.Errorf("handled %d distinct records, want 50", seen.distinct())
 	}
 }

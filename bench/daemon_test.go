@@ -63,23 +63,34 @@ func TestDaemonHandlersInProcess(t *testing.T) {
 	}
 	// As actord start declares it: in batches (handler.NewBatch), in
 	// partition order.
-	fn, ok, err := handler.NewBatch(h, rt, nil)
+	bh, ok, err := handler.NewBatch(h, rt, nil)
 	if err != nil || !ok {
 		t.Fatalf("NewBatch: %v, %v", ok, err)
 	}
 	var handled, batches, inside atomic.Int64
 	done := make(chan struct{})
-	count := func(ctx context.Context, ms []actors.Message[[]byte]) error {
-		t0 := time.Now()
-		err := fn(ctx, ms)
+	counted := func(t0 time.Time, n0 int, err error) error {
 		inside.Add(int64(time.Since(t0)))
 		batches.Add(1)
-		if err == nil && handled.Add(int64(len(ms))) == n {
+		if err == nil && handled.Add(int64(n0)) == n {
 			close(done)
 		}
 		return err
 	}
-	if err := actors.ConsumeBatch(rt, topic, e.Name("group"), handler.Batched, count); err != nil {
+	var count handler.Batch
+	if bh.Start != nil {
+		count.Start = func(ctx context.Context, ms []actors.Message[[]byte]) func() error {
+			t0 := time.Now()
+			wait := bh.Start(ctx, ms)
+			return func() error { return counted(t0, len(ms), wait()) }
+		}
+	} else {
+		count.Handle = func(ctx context.Context, ms []actors.Message[[]byte]) error {
+			t0 := time.Now()
+			return counted(t0, len(ms), bh.Handle(ctx, ms))
+		}
+	}
+	if err := count.Declare(rt, topic, e.Name("group")); err != nil {
 		t.Fatal(err)
 	}
 	if out := os.Getenv("ACTORD_DAEMON_CPU"); out != "" {
@@ -103,6 +114,6 @@ func TestDaemonHandlersInProcess(t *testing.T) {
 		t.Fatalf("%d of %d handled", handled.Load(), n)
 	}
 	span := time.Since(e.fetchClock())
-	t.Logf("%s: %d records in %v: %.0f records/s; %d batches of %.0f records on average, %v each in the handler",
+	t.Logf("%s: %d records in %v: %.0f records/s; %d batches of %.0f records on average, %v each from its start to its end",
 		kind, n, span, float64(n)/span.Seconds(), batches.Load(), float64(n)/float64(batches.Load()), time.Duration(inside.Load()/batches.Load()))
 }

@@ -129,12 +129,12 @@ func (a *app) declare(rt *actors.Runtime, c config.Consumer, reg schema.Registry
 	if batchable && c.TopicPattern == "" && (c.Ordering == "" || c.Ordering == config.OrderingPartition) {
 		// log and forward in partition order run in implicit batches:
 		// a write(2) or a produce round trip per batch, not per record.
-		bfn, ok, err := handler.NewBatch(c.Handler, rt, a.stdout)
+		bh, ok, err := handler.NewBatch(c.Handler, rt, a.stdout)
 		if err != nil {
 			return fmt.Errorf("consumer %s/%s: %w", c.Source(), c.Group, err)
 		}
 		if ok {
-			return actors.ConsumeBatch(rt, c.Topic, c.Group, handler.Batched, bfn, opts...)
+			return bh.Declare(rt, c.Topic, c.Group, opts...)
 		}
 	}
 	fn, err := handler.New(c.Handler, rt, a.stdout)

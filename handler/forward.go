@@ -69,47 +69,84 @@ const flushWait = 100 * time.Millisecond
 // the failed ones are retried one by one with the consumer's policy, as
 // a record at a time would be, so a bad record does not write the good
 // ones' copies again.
+//
+// Run this way, a batch at a time, it sends at once rather than after
+// the producer's linger (Flush): nothing more comes from the partition
+// until the batch is acknowledged, so the linger would only add its
+// length to every batch (1 ms by default, of about 2 ms a batch).
 func (h *forwardHandler) handleBatch(ctx context.Context, ms []actors.Message[[]byte]) error {
-	recs := make([]kgo.Record, len(ms))
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		first  error
-		failed []int
-	)
-	wg.Add(len(ms))
+	b := h.produce(ctx, ms)
+	// Flush waits for every record buffered in the client, the other
+	// partitions' batches too, so it is bounded by flushWait; the batch
+	// waits for its own acknowledgements either way.
+	fctx, cancel := context.WithTimeout(ctx, flushWait)
+	h.client.Flush(fctx)
+	cancel()
+	return b.wait()
+}
+
+// startBatch is handleBatch begun: it produces the copies and returns
+// the wait for their acknowledgements (actors.ConsumeBatchAsync). It does
+// not flush: the partition's next batch is produced meanwhile, and the
+// producer's linger gathers them.
+func (h *forwardHandler) startBatch(ctx context.Context, ms []actors.Message[[]byte]) func() error {
+	return h.produce(ctx, ms).wait
+}
+
+// forwardBatch is a batch's copies on their way.
+type forwardBatch struct {
+	topic  string
+	recs   []kgo.Record
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	first  error
+	failed []*kgo.Record
+}
+
+// produce produces a copy of each of ms, in order.
+func (h *forwardHandler) produce(ctx context.Context, ms []actors.Message[[]byte]) *forwardBatch {
+	b := &forwardBatch{topic: h.topic, recs: make([]kgo.Record, len(ms))}
+	b.wg.Add(len(ms))
 	for i := range ms {
 		m := &ms[i]
-		r := &recs[i]
+		r := &b.recs[i]
 		r.Topic, r.Key, r.Value = h.topic, m.Key, m.Raw
 		if len(m.Headers) > 0 {
 			r.Headers = append([]kgo.RecordHeader(nil), m.Headers...)
 		}
-		h.client.Produce(ctx, r, func(_ *kgo.Record, err error) {
-			if err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				failed = append(failed, i)
-				mu.Unlock()
+		h.client.Produce(ctx, r, b.promise)
+	}
+	return b
+}
+
+// promise is every copy's: one closure a batch, not one a record.
+func (b *forwardBatch) promise(r *kgo.Record, err error) {
+	if err != nil {
+		b.mu.Lock()
+		if b.first == nil {
+			b.first = err
+		}
+		b.failed = append(b.failed, r)
+		b.mu.Unlock()
+	}
+	b.wg.Done()
+}
+
+// wait waits for every copy's acknowledgement; the records whose copies
+// were refused fail alone.
+func (b *forwardBatch) wait() error {
+	b.wg.Wait()
+	if b.first == nil {
+		return nil
+	}
+	idx := make([]int, 0, len(b.failed))
+	for _, r := range b.failed {
+		for i := range b.recs {
+			if &b.recs[i] == r {
+				idx = append(idx, i)
+				break
 			}
-			wg.Done()
-		})
+		}
 	}
-	// Send now rather than after the producer's linger: nothing more
-	// comes from this partition until the batch is acknowledged, so the
-	// linger would only add its length to every batch (1 ms by default,
-	// of about 2 ms a batch: the batch path's rate nearly doubles).
-	// Flush waits for every record buffered in the client, the other
-	// partitions' batches too, so it is bounded by flushWait; wg waits
-	// for this batch's own acknowledgements either way.
-	fctx, cancel := context.WithTimeout(ctx, flushWait)
-	h.client.Flush(fctx)
-	cancel()
-	wg.Wait()
-	if first != nil {
-		return actors.FailRecords(actors.Retry(fmt.Errorf("forward to %s: %w", h.topic, first)), failed...)
-	}
-	return nil
+	return actors.FailRecords(actors.Retry(fmt.Errorf("forward to %s: %w", b.topic, b.first)), idx...)
 }

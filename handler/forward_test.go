@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -77,7 +78,7 @@ func TestForwardBatchProducesEveryCopyBeforeItReturns(t *testing.T) {
 		}
 		ms = append(ms, m)
 	}
-	if err := fn(ctx, ms); err != nil {
+	if err := fn.Handle(ctx, ms); err != nil {
 		t.Fatal(err)
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumeTopics("orders.copies"),
@@ -122,7 +123,7 @@ func TestForwardBatchFailsOnlyTheRefusedCopies(t *testing.T) {
 		}
 		ms = append(ms, m)
 	}
-	err = fn(ctx, ms)
+	err = fn.Handle(ctx, ms)
 	var fr *actors.FailedRecords
 	if !errors.As(err, &fr) {
 		t.Fatalf("error %v, want actors.FailedRecords", err)
@@ -159,5 +160,63 @@ func TestForwardBatchFailsOnlyTheRefusedCopies(t *testing.T) {
 	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
 	if n != 3 {
 		t.Errorf("orders.some holds %d records, want the 3 copies once each", n)
+	}
+}
+
+// The forward kind's batch form can be begun (Batch.Start): the copies
+// of two batches begun one after the other are on the target in that
+// order once both waits return, and a refused copy fails its own record.
+func TestForwardBatchStartThenWait(t *testing.T) {
+	b := startBroker(t)
+	rt := newRuntime(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	createTopic(t, b, "orders.begun")
+	bh, ok, err := handler.NewBatch(config.Handler{Forward: &config.ForwardHandler{Topic: "orders.begun"}}, rt, nil)
+	if err != nil || !ok || bh.Start == nil {
+		t.Fatalf("NewBatch(forward) = %+v, %v, %v; want a Start", bh, ok, err)
+	}
+	batch := func(from, n int) []actors.Message[[]byte] {
+		var ms []actors.Message[[]byte]
+		for i := from; i < from+n; i++ {
+			m := message()
+			m.Raw = []byte(strconv.Itoa(i))
+			ms = append(ms, m)
+		}
+		return ms
+	}
+	first, second := batch(0, 30), batch(30, 30)
+	second[7].Raw = make([]byte, 2<<20) // above the producer's 1 MiB batch limit
+	w1 := bh.Start(ctx, first)
+	w2 := bh.Start(ctx, second)
+	if err := w1(); err != nil {
+		t.Fatal(err)
+	}
+	var fr *actors.FailedRecords
+	if err := w2(); !errors.As(err, &fr) || !slices.Equal(fr.Indexes, []int{7}) {
+		t.Fatalf("second batch: %v, want record 7 alone failed", err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumeTopics("orders.begun"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got []string
+	for len(got) < 59 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("%d of 59 copies: %v", len(got), err)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	var want []string
+	for i := range 60 {
+		if i != 37 {
+			want = append(want, strconv.Itoa(i))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("copies %v, want %v", got, want)
 	}
 }

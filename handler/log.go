@@ -47,24 +47,44 @@ type logHandler struct {
 // waiting, up to actors.MaxBatchSize records, without waiting for more.
 var Batched = actors.Batching{Max: actors.MaxBatchSize}
 
+// Batch is a handler kind's batch form (NewBatch). Handle runs a batch to
+// its end. Start, set for forward, begins one and returns its wait, so
+// that a partition's next batch is produced while this one's
+// acknowledgements are on their way (actors.ConsumeBatchAsync).
+type Batch struct {
+	Handle BatchFunc
+	Start  func(context.Context, []actors.Message[[]byte]) (wait func() error)
+}
+
+// Declare declares the consumer of topic in group that runs b, cut as
+// Batched: with actors.ConsumeBatchAsync when b has a Start, with
+// actors.ConsumeBatch otherwise.
+func (b Batch) Declare(rt *actors.Runtime, topic, group string, opts ...actors.ConsumerOption) error {
+	if b.Start != nil {
+		return actors.ConsumeBatchAsync(rt, topic, group, Batched, b.Start, opts...)
+	}
+	return actors.ConsumeBatch(rt, topic, group, Batched, b.Handle, opts...)
+}
+
 // NewBatch builds the batch form of h for a consumer in partition order
 // (the default) that sets no batch of its own, for the kinds whose
 // per-record cost is mostly a system call or a round trip that a batch
 // shares: log to a regular file (one write(2) a batch instead of one a
 // record) and forward (a batch's copies produced together, and
-// acknowledged, before it is done). ok is false for the other kinds, and
-// for log to stdout or to a file that is not a regular one, which New
-// builds. The guarantees are New's: a batch is done, and its offsets may be
+// acknowledged, before it is done; the next batch's copies are produced
+// while they are on their way). ok is false for the other kinds, and for
+// log to stdout or to a file that is not a regular one, which New builds.
+// The guarantees are New's: a batch is done, and its offsets may be
 // committed, only once all its lines are written (log) or all its copies
 // acknowledged (forward). A failed write fails the log batch whole: it is
 // retried, then bisected (see actors.ConsumeBatch); a forward batch fails
 // only the records whose copies were refused (actors.FailRecords).
-func NewBatch(h config.Handler, rt *actors.Runtime, stdout io.Writer) (fn BatchFunc, ok bool, err error) {
+func NewBatch(h config.Handler, rt *actors.Runtime, stdout io.Writer) (b Batch, ok bool, err error) {
 	if stdout == nil {
 		stdout = os.Stdout
 	}
 	if len(h.Kinds()) != 1 {
-		return nil, false, nil
+		return Batch{}, false, nil
 	}
 	switch {
 	case h.Log != nil:
@@ -72,24 +92,24 @@ func NewBatch(h config.Handler, rt *actors.Runtime, stdout io.Writer) (fn BatchF
 		// written in part to a sink that cannot be truncated back would
 		// leave records written but not done, and a torn line.
 		if h.Log.File == "" {
-			return nil, false, nil
+			return Batch{}, false, nil
 		}
 		if st, err := os.Stat(h.Log.File); err == nil && !st.Mode().IsRegular() {
-			return nil, false, nil
+			return Batch{}, false, nil
 		}
 		lh, err := openLog(*h.Log, stdout)
 		if err != nil {
-			return nil, true, err
+			return Batch{}, true, err
 		}
-		return lh.handleBatch, true, nil
+		return Batch{Handle: lh.handleBatch}, true, nil
 	case h.Forward != nil:
 		fh, err := buildForward(*h.Forward, rt)
 		if err != nil {
-			return nil, true, err
+			return Batch{}, true, err
 		}
-		return fh.handleBatch, true, nil
+		return Batch{Handle: fh.handleBatch, Start: fh.startBatch}, true, nil
 	}
-	return nil, false, nil
+	return Batch{}, false, nil
 }
 
 // newLog opens c.File once, for appending, and keeps it open for the life

@@ -168,10 +168,10 @@ func TestLogBatchWritesTheRecordFormsLines(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := bfn(context.Background(), ms[:60]); err != nil {
+	if err := bfn.Handle(context.Background(), ms[:60]); err != nil {
 		t.Fatal(err)
 	}
-	if err := bfn(context.Background(), ms[60:]); err != nil {
+	if err := bfn.Handle(context.Background(), ms[60:]); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := os.ReadFile(one)

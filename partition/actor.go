@@ -44,6 +44,9 @@ type partitionActor struct {
 	workers []*actor.PID
 	idle    []*actor.PID
 	busy    int // workers holding work
+	// begun are runs out whose worker is free again: batches begun with
+	// Batch.Start that have not come back.
+	begun int
 	// out is the work handed to workers (each at its outAt); a periodic
 	// tick marks the finished prefix of each, so a long run's early
 	// records commit (and count) before the run ends.
@@ -105,6 +108,12 @@ func (a *partitionActor) Receive(c actor.Context) {
 		a.dispatch(c)
 	case *work:
 		a.workDone(c, m)
+		a.dispatch(c)
+	case *batchStarted:
+		a.busy--
+		a.begun++
+		a.idle = append(a.idle, m.w.worker)
+		a.mode.(*partitionMode).started(m.w)
 		a.dispatch(c)
 	case *progressTick:
 		a.ticking = false
@@ -334,8 +343,12 @@ func (a *partitionActor) progress() {
 // worker is idle again.
 func (a *partitionActor) workDone(c actor.Context, w *work) {
 	a.paced(w)
-	a.busy--
-	a.idle = append(a.idle, w.worker)
+	if w.started {
+		a.begun--
+	} else {
+		a.busy--
+		a.idle = append(a.idle, w.worker)
+	}
 	last := a.out[len(a.out)-1]
 	last.outAt = w.outAt
 	a.out[w.outAt] = last
@@ -493,7 +506,7 @@ func (a *partitionActor) markRecord(r *kgo.Record, n int) { a.markThrough(r.Lead
 // maybeDrained answers drain requests once no worker holds records and no
 // dead-letter write is pending.
 func (a *partitionActor) maybeDrained(c actor.Context) {
-	if !a.draining || a.busy > 0 || a.deadInFlight > 0 || len(a.drainTo) == 0 {
+	if !a.draining || a.busy > 0 || a.begun > 0 || a.deadInFlight > 0 || len(a.drainTo) == 0 {
 		return
 	}
 	if p := a.park; p != nil && (p.writes > 0 || p.running > 0) {

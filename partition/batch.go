@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/supervisor"
@@ -35,6 +36,39 @@ type Batch struct {
 	// before they run as a smaller batch; zero runs what is there at
 	// once. Not negative.
 	Wait time.Duration
+	// Start, when set, runs a batch's first attempt in two steps, so
+	// that the partition's next batch does not wait for this one's
+	// outcome: Start begins the attempt and returns wait, which blocks
+	// until its outcome and returns what Handle would. Batches of a
+	// partition start one at a time, in offset order, each once the
+	// one before it has started; wait runs on a goroutine of its own,
+	// and a batch whose wait fails goes on there as with Handle
+	// (retries and bisection through Handle, dead letters) while the
+	// later batches run. Records are marked in offset order: a batch's
+	// once every batch before it is finished.
+	Start func(ctx context.Context, recs []*kgo.Record) (wait func() error)
+	// Pipeline is the most batches of a partition out at once with
+	// Start (started and not finished), 1 to MaxPipeline; zero is
+	// DefaultPipeline. Without Start it must be zero.
+	Pipeline int
+}
+
+// DefaultPipeline is Batch.Pipeline when zero: enough batches out that
+// one waits for its outcome while the next is started and handed over.
+const DefaultPipeline = 4
+
+// MaxPipeline is the largest Batch.Pipeline.
+const MaxPipeline = 64
+
+// pipeline is the most batches out at once: 1 without Start.
+func (b *Batch) pipeline() int {
+	switch {
+	case b.Start == nil:
+		return 1
+	case b.Pipeline == 0:
+		return DefaultPipeline
+	}
+	return b.Pipeline
 }
 
 // MaxBatch is the largest Batch.Max: the most records partition mode
@@ -69,6 +103,10 @@ func (b *Batch) validate(c Config) error {
 		return fmt.Errorf("partition config: Batch.Max %d is not between 1 and %d", b.Max, MaxBatch)
 	case b.Wait < 0:
 		return fmt.Errorf("partition config: Batch.Wait %v is negative", b.Wait)
+	case b.Start == nil && b.Pipeline != 0:
+		return fmt.Errorf("partition config: Batch.Pipeline %d is set without Batch.Start", b.Pipeline)
+	case b.Pipeline < 0 || b.Pipeline > MaxPipeline:
+		return fmt.Errorf("partition config: Batch.Pipeline %d is not between 1 and %d", b.Pipeline, MaxPipeline)
 	}
 	return nil
 }
@@ -81,7 +119,10 @@ func (b *Batch) validate(c Config) error {
 // it counts them (Hooks.Finished) as they happen; w.dead are the records
 // of w dead-lettered or skipped, which partition mode does not count as
 // handled.
-func (h *handlerActor) runBatch(w *work) {
+//
+// first, when not nil, is the outcome of the first attempt of w's first
+// batch, begun with Batch.Start: it runs in place of that attempt.
+func (h *handlerActor) runBatch(w *work, first func() error) {
 	b := h.cfg.Batch
 	p := h.cfg.Pipeline
 	recs := w.recs[w.done:]
@@ -104,13 +145,26 @@ func (h *handlerActor) runBatch(w *work) {
 		}
 	}
 	run := func(rs []*kgo.Record, attempt int) error {
+		if f := first; f != nil {
+			first = nil
+			err := f()
+			if err != nil {
+				failed++
+			}
+			return err
+		}
 		ctx := h.ctx
 		if d := h.cfg.HandlerTimeout; d > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, d)
 			defer cancel()
 		}
-		err := b.Handle(ctx, rs, attempt)
+		var err error
+		if w.started {
+			err = recovered(func() error { return b.Handle(ctx, rs, attempt) })
+		} else {
+			err = b.Handle(ctx, rs, attempt)
+		}
 		if err != nil {
 			failed++
 		}
@@ -223,6 +277,57 @@ func (h *handlerActor) runBatch(w *work) {
 	}
 }
 
+// batchStarted tells the partition actor that w's first attempt has
+// begun (Batch.Start): its worker is free for the next batch, and w comes
+// back when it is finished.
+type batchStarted struct{ w *work }
+
+// startBatch begins w's batch with Batch.Start, frees this worker for the
+// partition's next batch, and finishes w on a goroutine of its own: the
+// wait for the first attempt's outcome, then retries, bisection and dead
+// letters as runBatch does. A panic in Start, in its wait or in a retry's
+// Handle is that attempt's failure (a *supervisor.PanicError): the
+// goroutine is outside the supervisor's reach.
+func (h *handlerActor) startBatch(c actor.Context, w *work) {
+	begun := time.Now()
+	ctx, cancel := h.ctx, context.CancelFunc(func() {})
+	if d := h.cfg.HandlerTimeout; d > 0 {
+		ctx, cancel = context.WithTimeout(ctx, d)
+	}
+	var wait func() error
+	err := recovered(func() error {
+		wait = h.cfg.Batch.Start(ctx, w.recs)
+		return nil
+	})
+	w.started = true
+	parent, root := c.Parent(), c.ActorSystem().Root
+	c.Send(parent, &batchStarted{w: w})
+	go func() {
+		h.runBatch(w, func() error {
+			defer cancel()
+			if err != nil {
+				return err
+			}
+			if wait == nil {
+				return errors.New("partition: Batch.Start returned no wait")
+			}
+			return recovered(wait)
+		})
+		w.took = time.Since(begun)
+		root.Send(parent, w)
+	}()
+}
+
+// recovered runs f, a panic in it returned as a *supervisor.PanicError.
+func recovered(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &supervisor.PanicError{Value: p}
+		}
+	}()
+	return f()
+}
+
 // nextBatch is partition mode's next run for a batch consumer: one batch
 // of at most Max records from the front of seq (across fetches), once Max
 // are waiting or the first of them has waited Wait.
@@ -273,8 +378,50 @@ func (m *partitionMode) nextBatch(b *Batch, most int) *work {
 			}
 		}
 	}
-	m.busy, m.since = true, time.Time{}
+	m.since = time.Time{}
 	w := m.a.newWork()
 	w.recs, w.first, w.stopOnFail = recs, 1, true
+	if b.Start != nil {
+		m.starting = true
+		w.ticket = m.base + len(m.pend)
+		m.pend = append(m.pend, pended{recs: recs})
+	} else {
+		m.busy = true
+	}
 	return w
+}
+
+// pended is a batch out with Batch.Start, in offset order among the
+// others: its records, and once it is back (back) how many of them, from
+// the front, are finished (done) and how many of those it dead-lettered.
+type pended struct {
+	recs       []*kgo.Record
+	back       bool
+	done, dead int
+}
+
+// settle takes back w, a batch begun with Batch.Start, and marks the
+// batches at the front of pend that are back, in offset order: a batch
+// finished before one ahead of it waits for it. A batch back unfinished
+// (only a drain or a stop ends one early) cuts the marking: what follows
+// it is left to the partition's next owner. It returns the records it
+// finished that were handled (not dead-lettered).
+func (m *partitionMode) settle(w *work) (handled int) {
+	p := &m.pend[w.ticket-m.base]
+	p.back, p.done, p.dead = true, w.done, w.dead
+	for len(m.pend) > 0 && m.pend[0].back {
+		p := m.pend[0]
+		if !m.cut && p.done > 0 {
+			m.a.markRecord(p.recs[p.done-1], p.done)
+			handled += max(p.done-p.dead, 0)
+		}
+		if p.done < len(p.recs) {
+			m.cut = true
+		}
+		clear(p.recs[:p.done])
+		m.pend[0] = pended{}
+		m.pend = m.pend[1:]
+		m.base++
+	}
+	return handled
 }

@@ -25,6 +25,14 @@ type partitionMode struct {
 	// since is when the records waiting for a batch (Config.Batch) began
 	// to wait, armed when the timer that ends their wait fires.
 	since, armed time.Time
+	// With Batch.Start, pend are the batches out, in offset order, the
+	// first of them the batch numbered base; starting is set while the
+	// last one sent has not begun (the next must not begin before it);
+	// cut once one came back unfinished (see settle).
+	pend     []pended
+	base     int
+	starting bool
+	cut      bool
 }
 
 func newPartitionMode(a *partitionActor) *partitionMode { return &partitionMode{a: a} }
@@ -38,6 +46,9 @@ func (m *partitionMode) next(_, most int) *work {
 		return nil
 	}
 	if b := m.a.cfg.Batch; b != nil {
+		if m.starting || m.cut || len(m.pend) >= b.pipeline() {
+			return nil
+		}
 		return m.nextBatch(b, most)
 	}
 	m.busy = true
@@ -69,6 +80,9 @@ func (m *partitionMode) progress(w *work, upTo int) {
 // done marks the records that succeeded and puts the failed one (the last
 // it ran, if any) and those it did not reach back at the front of seq.
 func (m *partitionMode) done(c actor.Context, w *work) (handled, retried int) {
+	if b := m.a.cfg.Batch; b != nil && b.Start != nil {
+		return m.settle(w), 0
+	}
 	m.busy = false
 	ok, ferr := w.succeeded()
 	finished := max(ok-w.reported, 0)
@@ -99,6 +113,9 @@ func (m *partitionMode) done(c actor.Context, w *work) (handled, retried int) {
 }
 
 func (m *partitionMode) retry(*rec) { m.waiting = false }
+
+// started lets the next batch begin: w's has (Batch.Start).
+func (m *partitionMode) started(*work) { m.starting = false }
 
 // finish pops x, the head of seq with everything before it finished, and
 // marks it.

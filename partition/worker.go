@@ -48,6 +48,11 @@ type work struct {
 	dead int
 	// took is how long the handler actor ran it (zero after a panic).
 	took time.Duration
+	// started: its batch's first attempt was begun with Batch.Start and
+	// its worker freed for the next (partition mode: the batch's place
+	// among those out is ticket).
+	started bool
+	ticket  int
 }
 
 type failed struct {
@@ -138,6 +143,10 @@ func (a *partitionActor) workerProps(child *actor.PID) *actor.Props {
 func (h *handlerActor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *work:
+		if b := h.cfg.Batch; b != nil && b.Start != nil {
+			h.startBatch(c, m)
+			return
+		}
 		start := time.Now()
 		h.run(c, m)
 		m.took = time.Since(start)
@@ -149,7 +158,7 @@ func (h *handlerActor) Receive(c actor.Context) {
 
 func (h *handlerActor) run(c actor.Context, w *work) {
 	if h.cfg.Batch != nil {
-		h.runBatch(w)
+		h.runBatch(w, nil)
 		return
 	}
 	timed := h.cfg.Hooks.Attempts != nil
