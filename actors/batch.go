@@ -179,11 +179,21 @@ type decodedBatch[T any] struct {
 }
 
 func decodeBatch[T any](ctx context.Context, dec Decoder, recs []*kgo.Record, attempt int) decodedBatch[T] {
-	d := decodedBatch[T]{msgs: make([]Message[T], 0, len(recs))}
+	d := decodedBatch[T]{msgs: make([]Message[T], len(recs))}
+	if pass, ok := passThrough[T](dec); ok {
+		// The default decoder passes []byte through: skip it, and the
+		// value it would fill (an allocation a record).
+		for i, r := range recs {
+			d.msgs[i] = newMessage(r, attempt, pass(r))
+		}
+		return d
+	}
+	d.msgs = d.msgs[:0]
+	cd, isCtx := dec.(contextDecoder)
 	for i, r := range recs {
 		var v T
 		var err error
-		if cd, ok := dec.(contextDecoder); ok {
+		if isCtx {
 			err = cd.DecodeContext(ctx, r.Value, &v)
 		} else {
 			err = dec.Decode(r.Value, &v)
@@ -205,6 +215,16 @@ func decodeBatch[T any](ctx context.Context, dec Decoder, recs []*kgo.Record, at
 		d.msgs = append(d.msgs, newMessage(r, attempt, v))
 	}
 	return d
+}
+
+// passThrough is, when T is []byte and dec the default JSON decoder
+// (which passes bytes through), the record's value as T.
+func passThrough[T any](dec Decoder) (func(*kgo.Record) T, bool) {
+	if _, ok := dec.(JSON); !ok {
+		return nil, false
+	}
+	f, ok := any(func(r *kgo.Record) []byte { return r.Value }).(func(*kgo.Record) T)
+	return f, ok
 }
 
 // failed is the batch's outcome given err, the handler's for msgs: with
