@@ -313,6 +313,7 @@ func (h *handlerActor) startBatch(c actor.Context, w *work) {
 			}
 			return recovered(wait)
 		})
+		cancel() // a drain may have ended w before its wait was called
 		w.took = time.Since(begun)
 		root.Send(parent, w)
 	}()
