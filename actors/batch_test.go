@@ -89,25 +89,7 @@ func TestConsumeBatchDeadLettersOnlyThePoison(t *testing.T) {
 	if got := actortest.ReadTopic(t, b, "orders.dlq", 1); len(got) != 1 {
 		t.Errorf("orders.dlq holds %d records", len(got))
 	}
-	first := seen.firstSeen()
-	var handled []string
-	for _, v := range first {
-		if v != "poison" {
-			handled = append(handled, v)
-		}
-	}
-	if len(handled) != n-1 {
-		t.Fatalf("handled %d distinct records, want %d", len(handled), n-1)
-	}
-	for i, v := range handled {
-		want := i
-		if i >= 321 {
-			want = i + 1
-		}
-		if v != strconv.Itoa(want) {
-			t.Fatalf("record %s handled %dth: out of offset order", v, i)
-		}
-	}
+	seen.handledInOrderBut(t, n, 321)
 	// The first batch was all 500, and the bisection ran fewer than the
 	// 500 single records a per-record fallback would.
 	seen.mu.Lock()
@@ -126,6 +108,30 @@ func TestConsumeBatchDeadLettersOnlyThePoison(t *testing.T) {
 	}
 	if got := metricValue(t, body, "actord_records_handled_total", tg...); got != n-1 {
 		t.Errorf("handled metric %v, want %d records", got, n-1)
+	}
+}
+
+// handledInOrderBut checks that the records valued 0 to n-1 but the
+// poison at offset poison were each handled, first seen in offset order.
+func (b *batches) handledInOrderBut(t *testing.T, n, poison int) {
+	t.Helper()
+	var handled []string
+	for _, v := range b.firstSeen() {
+		if v != "poison" {
+			handled = append(handled, v)
+		}
+	}
+	if len(handled) != n-1 {
+		t.Fatalf("handled %d distinct records, want %d", len(handled), n-1)
+	}
+	for i, v := range handled {
+		want := i
+		if i >= poison {
+			want = i + 1
+		}
+		if v != strconv.Itoa(want) {
+			t.Fatalf("record %s first handled %dth: out of offset order", v, i)
+		}
 	}
 }
 
@@ -382,24 +388,7 @@ func TestConsumeBatchAsyncDeadLettersOnlyThePoison(t *testing.T) {
 	if len(l) != 1 || string(l[0].Value) != "poison" || l[0].Offset != 432 {
 		t.Fatalf("dead letters %+v, want the poison record at offset 432", l)
 	}
-	var handled []string
-	for _, v := range seen.firstSeen() {
-		if v != "poison" {
-			handled = append(handled, v)
-		}
-	}
-	if len(handled) != n-1 {
-		t.Fatalf("handled %d distinct records, want %d", len(handled), n-1)
-	}
-	for i, v := range handled {
-		want := i
-		if i >= 432 {
-			want = i + 1
-		}
-		if v != strconv.Itoa(want) {
-			t.Fatalf("record %s first handled %dth: out of offset order", v, i)
-		}
-	}
+	seen.handledInOrderBut(t, n, 432)
 }
 
 // A panic in start or in its wait is that attempt's failure, not the
