@@ -31,6 +31,8 @@ var snippetImports = []struct{ path, use string }{
 	{"net/http", "http.StatusOK"},
 	{"os", "os.Exit"},
 	{"strconv", "strconv.Itoa"},
+	{"sync", "sync.NewCond"},
+	{"sync/atomic", "atomic.AddInt64"},
 	{"time", "time.Second"},
 	{"github.com/asynkron/protoactor-go/actor", "actor.PropsFromProducer"},
 	{"github.com/twmb/franz-go/pkg/kgo", "kgo.NewClient"},
@@ -48,6 +50,8 @@ var snippetImports = []struct{ path, use string }{
 var snippetDecls = map[string]string{
 	"ctx": `var ctx = context.Background()`,
 	"rt":  `var rt *actors.Runtime`,
+	// A service's own franz-go client.
+	"cl": `var cl *kgo.Client`,
 	// Two services' runtimes (Multi-service).
 	"rtA": `var rtA *actors.Runtime`,
 	"rtB": `var rtB *actors.Runtime`,
@@ -74,6 +78,8 @@ var snippetDecls = map[string]string{
 const preambleImports = `import (
 	"context"
 	"errors"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/actord/actord/actors"
 )
