@@ -148,7 +148,7 @@ func declareBatch(rt *Runtime, topic, group string, b Batching, build func(*cons
 		return err
 	}
 	if c.opts.ordering != ByPartition {
-		return fmt.Errorf("consumer %s/%s: actors.Ordering(%v): a batch consumer (actors.ConsumeBatch) runs in partition order only", topic, group, c.opts.ordering)
+		return fmt.Errorf("consumer %s/%s: actors.Ordering(%v): a batch consumer runs in partition order only", topic, group, c.opts.ordering)
 	}
 	pb := build(c)
 	// The consumer's own handler never runs: its partitions get pb
@@ -179,16 +179,13 @@ type decodedBatch[T any] struct {
 }
 
 func decodeBatch[T any](ctx context.Context, dec Decoder, recs []*kgo.Record, attempt int) decodedBatch[T] {
-	d := decodedBatch[T]{msgs: make([]Message[T], len(recs))}
+	d := decodedBatch[T]{msgs: make([]Message[T], 0, len(recs))}
 	if pass, ok := passThrough[T](dec); ok {
-		// The default decoder passes []byte through: skip it, and the
-		// value it would fill (an allocation a record).
-		for i, r := range recs {
-			d.msgs[i] = newMessage(r, attempt, pass(r))
+		for _, r := range recs {
+			d.msgs = append(d.msgs, newMessage(r, attempt, pass(r)))
 		}
 		return d
 	}
-	d.msgs = d.msgs[:0]
 	cd, isCtx := dec.(contextDecoder)
 	for i, r := range recs {
 		var v T
@@ -215,16 +212,6 @@ func decodeBatch[T any](ctx context.Context, dec Decoder, recs []*kgo.Record, at
 		d.msgs = append(d.msgs, newMessage(r, attempt, v))
 	}
 	return d
-}
-
-// passThrough is, when T is []byte and dec the default JSON decoder
-// (which passes bytes through), the record's value as T.
-func passThrough[T any](dec Decoder) (func(*kgo.Record) T, bool) {
-	if _, ok := dec.(JSON); !ok {
-		return nil, false
-	}
-	f, ok := any(func(r *kgo.Record) []byte { return r.Value }).(func(*kgo.Record) T)
-	return f, ok
 }
 
 // failed is the batch's outcome given err, the handler's for msgs: with

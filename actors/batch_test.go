@@ -57,22 +57,14 @@ func TestConsumeBatchDeadLettersOnlyThePoison(t *testing.T) {
 	b := actortest.Broker(t)
 	const n = 500
 	actortest.CreateTopic(t, b, "orders", 1)
-	recs := make([]*kgo.Record, n)
-	for i := range recs {
-		recs[i] = &kgo.Record{Value: []byte(strconv.Itoa(i))}
-	}
-	recs[321] = &kgo.Record{Value: []byte("poison"), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t-321")}}}
+	recs := poisoned(n, 321)
+	recs[321].Headers = []kgo.RecordHeader{{Key: "trace", Value: []byte("t-321")}}
 	actortest.Produce(t, b, "orders", recs...)
 	rt := actortest.Runtime(t, b, actors.ServeMetrics("127.0.0.1:0"))
 	seen := &batches{}
 	err := actors.ConsumeBatch(rt, "orders", "billing", actors.Batching{Max: n}, func(_ context.Context, ms []actors.Message[[]byte]) error {
 		seen.add(ms)
-		for _, m := range ms {
-			if string(m.Value) == "poison" {
-				return errors.New("a poison record in the batch")
-			}
-		}
-		return nil
+		return failOnPoison(ms)
 	}, actors.MaxRetries(2), fastRetries())
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +101,27 @@ func TestConsumeBatchDeadLettersOnlyThePoison(t *testing.T) {
 	if got := metricValue(t, body, "actord_records_handled_total", tg...); got != n-1 {
 		t.Errorf("handled metric %v, want %d records", got, n-1)
 	}
+}
+
+// poisoned is n records valued 0 to n-1 but the one at offset at,
+// valued "poison".
+func poisoned(n, at int) []*kgo.Record {
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Value: []byte(strconv.Itoa(i))}
+	}
+	recs[at].Value = []byte("poison")
+	return recs
+}
+
+// failOnPoison fails a batch that holds the poison record.
+func failOnPoison(ms []actors.Message[[]byte]) error {
+	for _, m := range ms {
+		if string(m.Value) == "poison" {
+			return errors.New("a poison record in the batch")
+		}
+	}
+	return nil
 }
 
 // handledInOrderBut checks that the records valued 0 to n-1 but the
@@ -360,24 +373,12 @@ func TestConsumeBatchAsyncDeadLettersOnlyThePoison(t *testing.T) {
 	b := actortest.Broker(t)
 	const n = 1000
 	actortest.CreateTopic(t, b, "orders", 1)
-	recs := make([]*kgo.Record, n)
-	for i := range recs {
-		recs[i] = &kgo.Record{Value: []byte(strconv.Itoa(i))}
-	}
-	recs[432] = &kgo.Record{Value: []byte("poison")}
-	actortest.Produce(t, b, "orders", recs...)
+	actortest.Produce(t, b, "orders", poisoned(n, 432)...)
 	rt := actortest.Runtime(t, b)
 	seen := &batches{}
 	err := actors.ConsumeBatchAsync(rt, "orders", "billing", actors.Batching{Max: 100, Pipeline: 3}, func(_ context.Context, ms []actors.Message[[]byte]) func() error {
 		seen.add(ms)
-		return func() error {
-			for _, m := range ms {
-				if string(m.Value) == "poison" {
-					return errors.New("a poison record in the batch")
-				}
-			}
-			return nil
-		}
+		return func() error { return failOnPoison(ms) }
 	}, actors.MaxRetries(2), fastRetries())
 	if err != nil {
 		t.Fatal(err)

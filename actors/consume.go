@@ -150,13 +150,9 @@ func (rt *Runtime) decoderFor(h handling) Decoder {
 // unless the decoder could not reach its schema registry, which is
 // retried.
 func typed[T any](dec Decoder, fn func(context.Context, Message[T]) error) partition.HandlerFunc {
-	if raw, ok := any(fn).(func(context.Context, Message[[]byte]) error); ok {
-		if _, ok := dec.(JSON); ok {
-			// The default decoder passes []byte through: skip it, and the
-			// allocation of a value it would fill.
-			return func(ctx context.Context, r *kgo.Record, attempt int) error {
-				return raw(ctx, newMessage(r, attempt, r.Value))
-			}
+	if pass, ok := passThrough[T](dec); ok {
+		return func(ctx context.Context, r *kgo.Record, attempt int) error {
+			return fn(ctx, newMessage(r, attempt, pass(r)))
 		}
 	}
 	if cd, ok := dec.(contextDecoder); ok {
@@ -177,6 +173,17 @@ func typed[T any](dec Decoder, fn func(context.Context, Message[T]) error) parti
 		}
 		return fn(ctx, newMessage(r, attempt, v))
 	}
+}
+
+// passThrough is, when T is []byte and dec the default JSON decoder
+// (which passes bytes through), the record's value as T: the decoder is
+// skipped, and the value it would fill (an allocation a record).
+func passThrough[T any](dec Decoder) (func(*kgo.Record) T, bool) {
+	if _, ok := dec.(JSON); !ok {
+		return nil, false
+	}
+	f, ok := any(func(r *kgo.Record) []byte { return r.Value }).(func(*kgo.Record) T)
+	return f, ok
 }
 
 // contextDecoder is a Decoder whose decoding may wait on I/O within the

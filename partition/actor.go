@@ -113,7 +113,7 @@ func (a *partitionActor) Receive(c actor.Context) {
 		a.busy--
 		a.begun++
 		a.idle = append(a.idle, m.w.worker)
-		a.mode.(*partitionMode).started(m.w)
+		a.mode.(*partitionMode).started()
 		a.dispatch(c)
 	case *progressTick:
 		a.ticking = false

@@ -114,8 +114,8 @@ func (m *partitionMode) done(c actor.Context, w *work) (handled, retried int) {
 
 func (m *partitionMode) retry(*rec) { m.waiting = false }
 
-// started lets the next batch begin: w's has (Batch.Start).
-func (m *partitionMode) started(*work) { m.starting = false }
+// started lets the next batch begin: the last one sent has (Batch.Start).
+func (m *partitionMode) started() { m.starting = false }
 
 // finish pops x, the head of seq with everything before it finished, and
 // marks it.
