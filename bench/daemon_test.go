@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -93,17 +92,7 @@ func TestDaemonHandlersInProcess(t *testing.T) {
 	if err := count.Declare(rt, topic, e.Name("group")); err != nil {
 		t.Fatal(err)
 	}
-	if out := os.Getenv("ACTORD_DAEMON_CPU"); out != "" {
-		f, err := os.Create(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			t.Fatal(err)
-		}
-		defer pprof.StopCPUProfile()
-	}
+	defer profileCPU(t, os.Getenv("ACTORD_DAEMON_CPU"))()
 	e.armFetchClock()
 	if err := rt.Start(ctx); err != nil {
 		t.Fatal(err)

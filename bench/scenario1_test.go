@@ -61,18 +61,8 @@ func TestScenario1(t *testing.T) {
 		}
 		sides = kept
 	}
-	if path := os.Getenv("ACTORD_SCENARIO1_CPUPROFILE"); path != "" {
-		// The consume rounds alone, without the broker's fill.
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			t.Fatal(err)
-		}
-		defer pprof.StopCPUProfile()
-	}
+	// The consume rounds alone, without the broker's fill.
+	defer profileCPU(t, os.Getenv("ACTORD_SCENARIO1_CPUPROFILE"))()
 	rs, err := e.CompareConsumers(ctx, sides, topic, n, rounds, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -89,3 +79,23 @@ func TestScenario1(t *testing.T) {
 type testWriter []byte
 
 func (w *testWriter) Write(p []byte) (int, error) { *w = append(*w, p...); return len(p), nil }
+
+// profileCPU starts a CPU profile written to path, unless path is empty,
+// and returns what stops it.
+func profileCPU(t *testing.T, path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
