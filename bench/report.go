@@ -101,14 +101,13 @@ func ConsumeTable(n int, rs []ConsumeResult, rounds int) Table {
 	// Issue 19's targets (issue 9's was partition mode >= 0.8): partition
 	// mode at least the raw loop, key mode c16 at least 0.8 of it.
 	for i, r := range rs {
-		if r.Side.Raw || r.Side.Concurrency > 1 && r.Side.Concurrency != 16 {
-			continue
-		}
 		var want float64
-		switch r.Side.Ordering {
-		case actors.ByPartition:
+		switch s := r.Side; {
+		case s.Raw:
+			continue
+		case s.Ordering == actors.ByPartition:
 			want = 1.0
-		case actors.ByKey:
+		case s.Ordering == actors.ByKey && s.Concurrency == 16:
 			want = 0.8
 		default:
 			continue
