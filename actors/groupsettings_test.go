@@ -74,6 +74,25 @@ func rebalances(rt *actors.Runtime, group string) map[string]float64 {
 	return n
 }
 
+// owned is how many partitions rt's actors own now, by its own status
+// (-1 when the status failed).
+func owned(t *testing.T, rt *actors.Runtime) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := rt.Status(ctx)
+	if err != nil {
+		return -1 // asked again
+	}
+	n := 0
+	for _, g := range st.Groups {
+		for _, c := range g.Consumers {
+			n += len(c.Partitions)
+		}
+	}
+	return n
+}
+
 // restartSecond starts member first, then second, both in group on a
 // 2-partition topic, and restarts second (stop, start anew with
 // second's options) once each holds a partition. It returns how many
@@ -107,6 +126,11 @@ func restartSecond(t *testing.T, first, second []actors.RuntimeOption) map[strin
 	actortest.Eventually(t, 20*time.Second, "the first member joined", func() bool { return a.Ready(context.Background()) == nil })
 	s := start(second)
 	actortest.Eventually(t, 30*time.Second, "a partition each", stable(2))
+	// The broker calls the group stable once the members have synced,
+	// which can be before the first member's assignment callback ran:
+	// wait until it owns its partition, so that callback is counted
+	// before the restart, not after.
+	actortest.Eventually(t, 10*time.Second, "the first member owns one partition", func() bool { return owned(t, a) == 1 })
 	before := rebalances(a, group)
 	actortest.Stop(t, s)
 	s2 := start(second)
