@@ -24,9 +24,14 @@ type consumer struct {
 	dec   Decoder
 
 	handle partition.HandlerFunc
-	props  *actor.Props
-	decode func(*kgo.Record) (any, error)
-	m      *consumerMetrics
+	// recycle is set where handle keeps nothing of a record past its
+	// return (Consume's typed handlers: a Message holds copies of the
+	// record's fields), so that finished records go back to the group
+	// client's RecordPool (partition.Config.Recycle).
+	recycle bool
+	props   *actor.Props
+	decode  func(*kgo.Record) (any, error)
+	m       *consumerMetrics
 	// circuit is the consumer's circuit breaker, shared by its partition
 	// actors; nil when it is off.
 	circuit *supervisor.Circuit
@@ -60,6 +65,7 @@ func Consume[T any](rt *Runtime, topic, group string, fn func(context.Context, M
 		return err
 	}
 	c.handle = typed(c.dec, fn)
+	c.recycle = true
 	return rt.register(c)
 }
 
@@ -212,8 +218,9 @@ func (c *consumer) partitionConfig(p int32) partition.Config {
 		HandlerTimeout: c.opts.handlerTimeout,
 		Circuit:        c.circuit,
 		Handle:         c.handle, HandlerProps: c.props, Decode: c.decode,
-		Logger: c.rt.log,
-		Hooks:  c.m.hooks(),
+		Logger:  c.rt.log,
+		Hooks:   c.m.hooks(),
+		Recycle: c.recycle,
 	}
 	if !c.opts.noDeadLetter {
 		cfg.DeadLetter = c.rt.deadLetterFunc(c.opts.deadLetter)

@@ -36,17 +36,28 @@ func (r ConsumeResult) Rate() float64 { return float64(r.Records) / r.Span.Secon
 // ConsumeAll runs side under a fresh group over the n records in topic,
 // calling work for each, and stops it once all n are handled.
 func (e *Env) ConsumeAll(ctx context.Context, s Side, topic string, n int, work func()) (ConsumeResult, error) {
-	t := NewTally(n)
+	want, err := e.Records(ctx, topic)
+	if err != nil {
+		return ConsumeResult{}, err
+	}
+	var total int64
+	for _, w := range want {
+		total += w
+	}
+	if total != int64(n) {
+		return ConsumeResult{}, fmt.Errorf("%s holds %d records, want %d", topic, total, n)
+	}
+	t := NewTally(want)
 	runtime.GC()
 	e.armFetchClock()
 	m0, b0 := allocs()
 	cpu0 := cpuTime()
-	c, err := e.StartConsumer(s, topic, e.Name("group"), func([]byte) {
+	c, err := e.StartConsumer(s, topic, e.Name("group"), func(p int32, _ []byte) {
 		t.Begin()
 		if work != nil {
 			work()
 		}
-		t.Hit()
+		t.Hit(p)
 	})
 	if err != nil {
 		return ConsumeResult{}, fmt.Errorf("%s: %w", s.Name, err)

@@ -190,6 +190,40 @@ func (e *Env) CreateTopic(ctx context.Context, topic string, partitions int32) e
 	return resp.Err
 }
 
+// Records is how many records each partition of topic holds (end offset
+// less start offset), by partition number.
+func (e *Env) Records(ctx context.Context, topic string) ([]int64, error) {
+	cl, err := kgo.NewClient(e.ClientOpts()...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start offsets of %s: %w", topic, err)
+	}
+	var want []int64
+	ends.Each(func(o kadm.ListedOffset) {
+		for int(o.Partition) >= len(want) {
+			want = append(want, 0)
+		}
+		s, _ := starts.Lookup(topic, o.Partition)
+		want[o.Partition] = o.Offset - s.Offset
+	})
+	return want, nil
+}
+
 // Fill writes n records of ValueSize bytes to topic with a raw client,
 // keyed "k<i % keys>" (Kafka's murmur2 placement spreads the keys over the
 // partitions), and waits until every record is acknowledged.

@@ -62,7 +62,7 @@ func (e *Env) Latency(ctx context.Context, s Side, rate int, d time.Duration) (L
 	n := int(d.Seconds() * float64(rate))
 	samples := make([]time.Duration, n)
 	var taken, warm atomic.Int64
-	c, err := e.StartConsumer(s, topic, e.Name("group"), func(v []byte) {
+	c, err := e.StartConsumer(s, topic, e.Name("group"), func(_ int32, v []byte) {
 		now := time.Now().UnixNano()
 		if len(v) < 8 {
 			return

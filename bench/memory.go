@@ -49,7 +49,7 @@ func (e *Env) SlowConsumerMemory(s Side, topic, group string, d time.Duration, w
 		return MemoryResult{}, err
 	}
 	var handled atomic.Int64
-	c, err := e.StartConsumer(s, topic, group, func([]byte) {
+	c, err := e.StartConsumer(s, topic, group, func(int32, []byte) {
 		work()
 		handled.Add(1)
 	})

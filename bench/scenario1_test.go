@@ -21,7 +21,8 @@ import (
 // Ratios are comparable within one run; quote the median of several.
 // ACTORD_SCENARIO1_ROUNDS sets the rounds, ACTORD_SCENARIO1_SIDES the
 // sides beside the raw loop by letter ("c": key mode alone, to profile it),
-// ACTORD_SCENARIO1_CPUPROFILE a file for a CPU profile of the rounds alone.
+// ACTORD_SCENARIO1_CPUPROFILE a file for a CPU profile of the rounds alone;
+// ACTORD_SCENARIO1_RAWPOOL adds the raw loop with actord's record pool.
 func TestScenario1(t *testing.T) {
 	v := os.Getenv("ACTORD_SCENARIO1")
 	if v == "" {
@@ -60,6 +61,10 @@ func TestScenario1(t *testing.T) {
 			}
 		}
 		sides = kept
+	}
+	if os.Getenv("ACTORD_SCENARIO1_RAWPOOL") != "" {
+		// The raw loop with the record pool actord uses, last.
+		sides = append(sides, Side{Name: "raw loop, pooled records", Raw: true, Pooled: true})
 	}
 	// The consume rounds alone, without the broker's fill.
 	defer profileCPU(t, os.Getenv("ACTORD_SCENARIO1_CPUPROFILE"))()

@@ -40,6 +40,9 @@ type partitionActor struct {
 	cfg  *Config
 	ctx  context.Context
 	mode mode
+	// recycleRecs is cfg.recycles(): records that ran through are
+	// recycled.
+	recycleRecs bool
 
 	workers []*actor.PID
 	idle    []*actor.PID
@@ -81,7 +84,7 @@ type partitionActor struct {
 }
 
 func newPartitionActor(h *Handle, ctx context.Context) *partitionActor {
-	a := &partitionActor{h: h, cfg: h.cfg, ctx: ctx, timers: map[*timerKey]*time.Timer{}, stop: new(atomic.Bool)}
+	a := &partitionActor{h: h, cfg: h.cfg, ctx: ctx, timers: map[*timerKey]*time.Timer{}, stop: new(atomic.Bool), recycleRecs: h.cfg.recycles()}
 	switch a.cfg.Ordering {
 	case ByKey:
 		a.mode = newKeyMode(a)
@@ -485,6 +488,11 @@ func (a *partitionActor) finishFailed(x *rec) {
 		a.cfg.Hooks.Finished(0, 0, 0, 1)
 	}
 	a.mode.finish(x)
+	// Its dead letter is written (a copy of its fields); with parking,
+	// the parked queues may still hold it.
+	if a.recycleRecs && a.park == nil {
+		x.r.Recycle()
+	}
 }
 
 // markThrough marks the offset after last (of leader epoch epoch) for

@@ -220,6 +220,11 @@ func (m *keyMode) done(c actor.Context, w *work) (handled, retried int) {
 		}
 		if ok > 0 {
 			l.head = nil
+			if m.a.recycleRecs {
+				for _, e := range w.ents[sg.start : sg.start+ok] {
+					e.r.Recycle()
+				}
+			}
 		}
 		if rest := w.ents[sg.start+ok : sg.end]; len(rest) > 0 {
 			q := make([]entry, 0, len(rest)+len(l.q))

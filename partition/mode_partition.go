@@ -96,6 +96,11 @@ func (m *partitionMode) done(c actor.Context, w *work) (handled, retried int) {
 	}
 	// w.recs is a slice of the fetched batch: let go of the finished
 	// records (and the fetch buffers behind them).
+	if m.a.recycleRecs {
+		for _, r := range w.recs[:ok] {
+			r.Recycle()
+		}
+	}
 	clear(w.recs[:ok])
 	if rest := w.recs[ok:]; len(rest) > 0 {
 		m.seq = append([][]*kgo.Record{rest}, m.seq...)

@@ -94,6 +94,18 @@ func (m *unorderedMode) done(c actor.Context, w *work) (handled, retried int) {
 			m.pending = append(slices.Clone(rest), m.pending...)
 		}
 	}
+	if m.a.recycleRecs {
+		// Records before w.reported all succeeded (progress ticks stop
+		// at a run's first failure); the failed ones are queued again.
+		fi := 0
+		for i := range w.done {
+			if fi < len(w.fails) && w.fails[fi].idx == i {
+				fi++
+				continue
+			}
+			w.ents[i].r.Recycle()
+		}
+	}
 	m.advance()
 	// w.ents are a slice of the queue: let go of the records (and the
 	// fetch buffers behind them) now that they are finished or queued

@@ -107,7 +107,7 @@ var sides = []side{
 }
 
 func startBench(addr, topic, group string, s bench.Side, fn func([]byte)) (func() error, error) {
-	r, err := bench.Connect(addr).StartConsumer(s, topic, group, fn)
+	r, err := bench.Connect(addr).StartConsumer(s, topic, group, func(_ int32, v []byte) { fn(v) })
 	if err != nil {
 		return nil, err
 	}
