@@ -297,7 +297,10 @@ func (g *group) recycles() bool {
 		return false
 	}
 	for _, c := range g.consumers() {
-		if !c.recycle {
+		// An attempt past its timeout is abandoned, still running with
+		// its record; parking keeps records in its queues
+		// (partition.Config.Recycle).
+		if !c.recycle || c.opts.handlerTimeout > 0 || c.park != nil {
 			return false
 		}
 	}

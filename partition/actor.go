@@ -488,9 +488,8 @@ func (a *partitionActor) finishFailed(x *rec) {
 		a.cfg.Hooks.Finished(0, 0, 0, 1)
 	}
 	a.mode.finish(x)
-	// Its dead letter is written (a copy of its fields); with parking,
-	// the parked queues may still hold it.
-	if a.recycleRecs && a.park == nil {
+	// Its dead letter is written (a copy of its fields).
+	if a.recycleRecs {
 		x.r.Recycle()
 	}
 }

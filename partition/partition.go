@@ -184,21 +184,22 @@ type Config struct {
 	Logger *slog.Logger
 	Hooks  Hooks
 
-	// Recycle, with Handle inline and neither Batch, HandlerProps nor
-	// HandlerTimeout, recycles each record (kgo.Record.Recycle) once it
-	// ran through: for a client with a RecordPool, the slices of
-	// records go back to the pool instead of to the garbage collector.
-	// Handle and its hooks must then keep nothing of the *kgo.Record past
-	// their return (copies of its fields are fine: the pool reuses the
-	// Record structs, not the key, value or header bytes). Records
-	// finished otherwise (dead-lettered, skipped, parked, revoked) are
-	// not recycled and their slices are collected as without the pool.
+	// Recycle, with Handle inline and none of Batch, HandlerProps,
+	// HandlerTimeout or Park, recycles each record (kgo.Record.Recycle)
+	// once it ran through or its dead letter is written: for a client
+	// with a RecordPool, the slices of records go back to the pool
+	// instead of to the garbage collector. Handle and its hooks must then
+	// keep nothing of the *kgo.Record past their return (copies of its
+	// fields are fine: the pool reuses the Record structs, not the key,
+	// value or header bytes). Records that do not finish here (revoked,
+	// lost) are not recycled; their slices are collected as without the
+	// pool.
 	Recycle bool
 }
 
 // recycles reports whether c's partition actors recycle what runs through.
 func (c *Config) recycles() bool {
-	return c.Recycle && c.Handle != nil && c.Batch == nil && c.HandlerProps == nil && c.HandlerTimeout == 0
+	return c.Recycle && c.Handle != nil && c.Batch == nil && c.HandlerProps == nil && c.HandlerTimeout == 0 && c.Park == nil
 }
 
 // Validate reports the first bad field of c as an error naming it and its
