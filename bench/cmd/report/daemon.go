@@ -51,10 +51,14 @@ func runOnly(name string, p params) (*bench.Report, error) {
 		"slow":    one(slowHandlers),
 		"produce": produceThroughput,
 		"latency": one(latency),
+		"consume": func(ctx context.Context, e *bench.Env, p params) ([]bench.Table, error) {
+			consume, memory, err := backlogScenarios(ctx, e, p)
+			return []bench.Table{consume, memory}, err
+		},
 	}
 	s, ok := alone[name]
 	if !ok {
-		return nil, fmt.Errorf("-only %q: the scenarios that run alone are: daemon, exec, latency, produce, slow", name)
+		return nil, fmt.Errorf("-only %q: the scenarios that run alone are: consume (with memory), daemon, exec, latency, produce, slow", name)
 	}
 	return onBroker(func(ctx context.Context, e *bench.Env) ([]bench.Table, error) { return s(ctx, e, p) })
 }

@@ -42,7 +42,7 @@ func main() {
 	group := flag.String("group", "", "internal: the consumer group")
 	maxInFlight := flag.Int("max-in-flight", 0, "internal: the actord side's cap")
 	dur := flag.Duration("for", 0, "internal: how long to consume")
-	only := flag.String("only", "", "run only this scenario (daemon, exec, latency, produce, slow), on a broker of its own")
+	only := flag.String("only", "", "run only this scenario (consume (with memory), daemon, exec, latency, produce, slow), on a broker of its own")
 	flag.Parse()
 
 	if *child != "" {
