@@ -218,9 +218,8 @@ func (c *consumer) partitionConfig(p int32) partition.Config {
 		HandlerTimeout: c.opts.handlerTimeout,
 		Circuit:        c.circuit,
 		Handle:         c.handle, HandlerProps: c.props, Decode: c.decode,
-		Logger:  c.rt.log,
-		Hooks:   c.m.hooks(),
-		Recycle: c.recycle,
+		Logger: c.rt.log,
+		Hooks:  c.m.hooks(),
 	}
 	if !c.opts.noDeadLetter {
 		cfg.DeadLetter = c.rt.deadLetterFunc(c.opts.deadLetter)

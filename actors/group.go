@@ -36,9 +36,11 @@ type group struct {
 	log      *slog.Logger
 
 	cl *kgo.Client
-	// pool is cl's RecordPool: the slices its fetched records are
-	// decoded into, back once the partition actors recycled them.
+	// pool is cl's RecordPool when pooled (every consumer recycles): the
+	// slices its fetched records are decoded into, back once the
+	// partition actors recycled them.
 	pool     partition.RecordPool
+	pooled   bool
 	sup      *actor.PID
 	stopPoll context.CancelFunc
 	polled   chan struct{}
@@ -154,7 +156,8 @@ func (g *group) start() error {
 	}
 	// Before base, whose last options are the service's own kgo options.
 	base = append(append(g.rt.s.metadataAge(len(g.patterns) > 0), g.consumeOpts()...), base...)
-	if g.recycles() {
+	g.pooled = g.recycles()
+	if g.pooled {
 		// Records decoded into pooled slices, which the partition actors
 		// give back as records finish (partition.Config.Recycle): the
 		// records are the client's largest allocation per fetch, and
@@ -297,14 +300,19 @@ func (g *group) recycles() bool {
 		return false
 	}
 	for _, c := range g.consumers() {
-		// An attempt past its timeout is abandoned, still running with
-		// its record; parking keeps records in its queues
-		// (partition.Config.Recycle).
-		if !c.recycle || c.opts.handlerTimeout > 0 || c.park != nil {
+		if !c.recycles() {
 			return false
 		}
 	}
 	return true
+}
+
+// recycles reports whether c's handling keeps nothing of a record past
+// its attempt, so that its finished records may be recycled: Consume's
+// handlers, but not with a handler timeout (an abandoned attempt still
+// runs with its record) or parking (its queues keep records).
+func (c *consumer) recycles() bool {
+	return c.recycle && c.opts.handlerTimeout == 0 && c.park == nil
 }
 
 // waitForRoom returns when the group may poll: when no partition is full.
@@ -419,6 +427,9 @@ func (g *group) spawn(cl *kgo.Client, c *consumer, p int32) (*partition.Handle, 
 	cfg.Pause = func() { cl.PauseFetchPartitions(map[string][]int32{topic: {p}}) }
 	cfg.Resume = func() { cl.ResumeFetchPartitions(map[string][]int32{topic: {p}}) }
 	cfg.Room = g.wake
+	// Only records of the pool are recycled: Recycle on any other is a
+	// wasted call a record.
+	cfg.Recycle = g.pooled && c.recycles()
 	g.batching(&cfg)
 	tx, err := g.transactional(cl, c, p, &cfg)
 	if err != nil {
