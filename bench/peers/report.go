@@ -98,6 +98,7 @@ func report(m bench.Machine, loads []string, run []side, results map[string][]re
 		fmt.Fprintf(&b, "| %s | %s (%s) | %s | %s | %s | %.0f ms | %s |\n", s.name, rateString(median(rt)), rateString(slices.Max(rt)),
 			ratio, durString(median(cpu)), cpuRatio, median(join), strings.Join(per, ", "))
 	}
+	b.WriteString(targets(run, results, base))
 	b.WriteString("\nHow each side consumes and commits (at-least-once: an offset is committed only after its record's handler returned):\n\n")
 	for _, s := range run {
 		fmt.Fprintf(&b, "- **%s**: %s.\n", s.name, s.settings)
@@ -129,6 +130,28 @@ What could not be made equal:
   watermill-kafka's otelsarama and protoactor-go; Watermill's tracing is off (OTELEnabled false, its default).
 `)
 	return b.String()
+}
+
+// targets is issue 19's lines: each side that has a target, its median
+// records/s against raw franz-go's, met or missed.
+func targets(run []side, results map[string][]result, base float64) string {
+	var b strings.Builder
+	for _, s := range run {
+		rs := results[s.name]
+		if s.target == 0 || len(rs) == 0 || base == 0 {
+			continue
+		}
+		ratio := median(rates(rs)) / base
+		verdict := "missed"
+		if ratio >= s.target {
+			verdict = "met"
+		}
+		fmt.Fprintf(&b, "- Target %s / raw franz-go >= %.1f (median of %d rounds): **%s** (%.2f)\n", s.name, s.target, len(rs), verdict, ratio)
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "\n" + b.String()
 }
 
 func cpus(rs []result) []float64 {
