@@ -20,6 +20,7 @@ import (
 // Two and three runtimes in one group split the partitions, and a member
 // that leaves mid-stream loses nothing.
 func TestGroupMembersSplitAndLeaveLosesNothing(t *testing.T) {
+	t.Parallel()
 	for _, members := range []int{2, 3} {
 		t.Run(strconv.Itoa(members), func(t *testing.T) {
 			b := actortest.Broker(t)
@@ -99,6 +100,7 @@ func TestGroupMembersSplitAndLeaveLosesNothing(t *testing.T) {
 
 // A restart resumes from the committed offset and skips nothing.
 func TestRestartResumesFromCommit(t *testing.T) {
+	t.Parallel()
 	b := actortest.Broker(t)
 	actortest.CreateTopic(t, b, "orders", 2)
 	produce(t, b, "orders", 1000, 10)
@@ -266,6 +268,7 @@ func TestConsumeWithServiceActors(t *testing.T) {
 // the leave what time is left. Nothing is lost: once the join is let go,
 // the other member handles what the stopped one did not commit.
 func TestStopDuringAHeldJoin(t *testing.T) {
+	t.Parallel()
 	b := actortest.Broker(t)
 	actortest.CreateTopic(t, b, "orders", 2)
 	const n = 400

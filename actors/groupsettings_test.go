@@ -151,6 +151,7 @@ func restartSecond(t *testing.T, first, second []actors.RuntimeOption) map[strin
 // restarted member no longer has, and the broker rebalances on the
 // changed join; README, Consumer groups, says so.)
 func TestStaticMemberRestartDoesNotRebalance(t *testing.T) {
+	t.Parallel()
 	opts := func(id string) []actors.RuntimeOption {
 		opts := []actors.RuntimeOption{actors.GroupBalancer(actors.BalanceRange)}
 		if id != "" {

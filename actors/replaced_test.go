@@ -62,6 +62,7 @@ func lines(buf *kafkatest.LockedBuffer, msg string) int {
 // 2.6 million lines a minute here). The group now subscribes to the topic
 // afresh, handles every record of the new broker, and logs a few lines.
 func TestReplacedBrokerIsConsumedAfresh(t *testing.T) {
+	t.Parallel()
 	const topic, group = "orders", "replaced"
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -122,6 +123,7 @@ func btoi(b bool) int {
 // first offset (the offsets committed in the old topic mean nothing in the
 // new one).
 func TestRecreatedTopicIsConsumedAfresh(t *testing.T) {
+	t.Parallel()
 	const topic, group = "recreated", "recreated-g"
 	b := actortest.Broker(t)
 	actortest.CreateTopic(t, b, topic, 3)

@@ -34,6 +34,7 @@ type badInput struct {
 // busy port or under a regular file, a record over the broker's
 // message.max.bytes); these are the ones they do not.
 func TestBadInputOneLine(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	b := actortest.Broker(t)
 

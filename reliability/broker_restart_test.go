@@ -25,6 +25,7 @@ import (
 // each record exactly once (idempotence: no duplicate from a retried
 // batch); the consumer reconnects and handles every record.
 func TestBrokerRestart(t *testing.T) {
+	t.Parallel()
 	// The stream lasts 10 s (quick) or 40 s (long): long enough for every
 	// outage to fall inside it, each a second of records after publishing
 	// resumed from the last.

@@ -36,6 +36,7 @@ type churnRun struct {
 // killed process handled past its last commit is handled again by the
 // next owner. ACTORD_SEED repeats a schedule.
 func TestRebalanceChurn(t *testing.T) {
+	t.Parallel()
 	n := pick(20_000, 100_000)
 	const rate = 2_000 // records a second: a 10 s (quick) or 50 s (long) stream
 	actions := pick(10, 40)

@@ -20,6 +20,7 @@ import (
 // only duplicates are the records the first run handled past that commit,
 // and they stay under the bound stated below.
 func TestCrash(t *testing.T) {
+	t.Parallel()
 	n := pick(10_000, 100_000)
 	rate := pick(4_000, 10_000) // records a second the service produces
 	const (

@@ -23,6 +23,7 @@ import (
 // exactly once avoids (what each killed run forwarded past its last
 // commit).
 func TestExactlyOnceCrash(t *testing.T) {
+	t.Parallel()
 	n := pick(12_000, 50_000)
 	rate := pick(600, 1_500) // inputs a second: the kills land mid-stream
 	const (

@@ -30,6 +30,7 @@ import (
 // handled past its partition's commit is at most max_in_flight - 1 records
 // a partition (the commits having settled): the window of key mode.
 func TestCrashSlowKey(t *testing.T) {
+	t.Parallel()
 	n := pick(6_000, 20_000)
 	const (
 		topic, group   = "slowkey", "processor"

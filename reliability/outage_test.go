@@ -30,6 +30,7 @@ import (
 // and then one probe at a time, each at least 3 s (its Retry-After) after
 // the last.
 func TestOutage(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"partition", "key"} {
 		t.Run(mode, func(t *testing.T) { outage(t, mode) })
 	}

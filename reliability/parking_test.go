@@ -28,6 +28,7 @@ import (
 // scenario fails one record always: it is dead-lettered after the whole
 // schedule, and its key's later records are handled after it, in order.
 func TestParking(t *testing.T) {
+	t.Parallel()
 	n := pick(1_200, 6_000)
 	const (
 		partitions = 3
