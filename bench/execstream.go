@@ -1,12 +1,18 @@
 package bench
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,6 +44,12 @@ for line in sys.stdin:
 `
 )
 
+// The stream scripts' names.
+const (
+	scriptSh = "sh while-read loop"
+	scriptPy = "Python loop"
+)
+
 // Python3 is the interpreter of the Python stream script: Debian's own.
 const Python3 = "/usr/bin/python3"
 
@@ -57,6 +69,8 @@ type ExecSide struct {
 	Records int
 	// Target marks the sides held to StreamTarget.
 	Target bool
+	// Script names a stream side's script ("sh while-read loop").
+	Script string
 }
 
 // ExecSides are the exec scenario's sides, per-record exec first, with
@@ -86,11 +100,11 @@ func ExecSides(dir string, perRecordN, streamN int) ([]ExecSide, error) {
 	}
 	return []ExecSide{
 		{Name: "per-record exec, sh `exit 0`, key mode c16", Command: []string{pr}, Ordering: actors.ByKey, Concurrency: 16, Records: perRecordN},
-		{Name: "stream, sh while-read loop, key mode c4", Stream: true, Command: []string{sh}, Ordering: actors.ByKey, Concurrency: 4, Records: streamN / 10, Target: true},
-		{Name: "stream, Python loop, partition mode", Stream: true, Command: []string{Python3, py}, Ordering: actors.ByPartition, Records: streamN / 4},
-		{Name: "stream, Python loop, key mode c4", Stream: true, Command: []string{Python3, py}, Ordering: actors.ByKey, Concurrency: 4, Records: streamN, Target: true},
-		{Name: "stream, sh while-read loop, key mode c4, pipeline 4", Stream: true, Command: []string{sh}, Ordering: actors.ByKey, Concurrency: 4, Pipeline: 4, Records: streamN / 10, Target: true},
-		{Name: "stream, Python loop, key mode c4, pipeline 4", Stream: true, Command: []string{Python3, py}, Ordering: actors.ByKey, Concurrency: 4, Pipeline: 4, Records: streamN, Target: true},
+		{Name: "stream, sh while-read loop, key mode c4", Script: scriptSh, Stream: true, Command: []string{sh}, Ordering: actors.ByKey, Concurrency: 4, Records: streamN / 10, Target: true},
+		{Name: "stream, Python loop, partition mode", Script: scriptPy, Stream: true, Command: []string{Python3, py}, Ordering: actors.ByPartition, Records: streamN / 4},
+		{Name: "stream, Python loop, key mode c4", Script: scriptPy, Stream: true, Command: []string{Python3, py}, Ordering: actors.ByKey, Concurrency: 4, Records: streamN, Target: true},
+		{Name: "stream, sh while-read loop, key mode c4, pipeline 4", Script: scriptSh, Stream: true, Command: []string{sh}, Ordering: actors.ByKey, Concurrency: 4, Pipeline: 4, Records: streamN / 10, Target: true},
+		{Name: "stream, Python loop, key mode c4, pipeline 4", Script: scriptPy, Stream: true, Command: []string{Python3, py}, Ordering: actors.ByKey, Concurrency: 4, Pipeline: 4, Records: streamN, Target: true},
 	}, nil
 }
 
@@ -260,33 +274,139 @@ func (e *Env) compareExec(ctx context.Context, sides []ExecSide, rounds int, eac
 // StreamTarget is issue 19's goal for a trivial stream-mode script.
 const StreamTarget = 50_000
 
+// ScriptAlone feeds a stream script n lines of the stream protocol, as
+// actord writes them for the scenario's records (same fields, a
+// ValueSize value), through a pipe from this process, with no broker and
+// no actord, and times it until it has answered all n: what one child of
+// that script can do at most on this machine. The result's side is
+// named name; its CPU is the child's.
+func ScriptAlone(ctx context.Context, name string, argv []string, n int) (ExecResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return ExecResult{}, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return ExecResult{}, err
+	}
+	value := make([]byte, ValueSize)
+	for i := range value {
+		value[i] = 'a' + byte(i%26)
+	}
+	type line struct {
+		Topic     string            `json:"topic"`
+		Partition int32             `json:"partition"`
+		Offset    int               `json:"offset"`
+		Key       string            `json:"key"`
+		Headers   map[string]string `json:"headers"`
+		Value     string            `json:"value"`
+		Timestamp string            `json:"timestamp"`
+		Attempt   int               `json:"attempt"`
+	}
+	var in bytes.Buffer
+	enc := json.NewEncoder(&in)
+	ts := time.Now().UTC().Format(time.RFC3339Nano)
+	for i := range n {
+		if err := enc.Encode(line{Topic: "exec-alone", Partition: int32(i % 3), Offset: i, Key: "k" + strconv.Itoa(i%1000),
+			Headers: map[string]string{}, Value: string(value), Timestamp: ts, Attempt: 1}); err != nil {
+			return ExecResult{}, err
+		}
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return ExecResult{}, fmt.Errorf("%s: %w", name, err)
+	}
+	go func() {
+		in.WriteTo(stdin)
+		stdin.Close()
+	}()
+	answers := 0
+	sc := bufio.NewScanner(stdout)
+	for answers < n && sc.Scan() {
+		if !bytes.HasSuffix(sc.Bytes(), []byte(" ok")) {
+			return ExecResult{}, fmt.Errorf("%s: answer %d is %q, not \"<offset> ok\"", name, answers, sc.Text())
+		}
+		answers++
+	}
+	span := time.Since(start)
+	if err := cmd.Wait(); err != nil {
+		return ExecResult{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if answers < n {
+		return ExecResult{}, fmt.Errorf("%s: %d answers to %d lines", name, answers, n)
+	}
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return ExecResult{Side: ExecSide{Name: name, Stream: true, Command: argv}, Records: n, Span: span, CPU: cpu, ChildCPU: cpu}, nil
+}
+
 // ExecTable is the exec scenario's table.
-func ExecTable(rs []ExecResult, rounds int) Table {
+func ExecTable(rs, alone []ExecResult, rounds int) Table {
 	t := Table{
 		Title: "6. Exec handlers: per record against stream mode",
 		Method: fmt.Sprintf("Records of %d bytes over 3 partitions (1,000 keys), each side over a fresh topic and group per round, median of %d rounds (side order reversed every other round). "+
 			"Every script answers every record as done and does nothing else: per-record exec runs `#!/bin/sh` `exit 0` once per record; the stream sides are README's examples (a `while read` loop in /bin/sh, and a Python loop on %s doing json.loads and a flushed print), one child per handler actor, or, with pipeline 4, one child shared by the 4 handler actors of a partition (up to 4 records in flight in it). "+
 			"Time runs from the consumer's first fetch to the last record's answer (the handled counter, read every millisecond; the offsets committed at the end are then awaited, untimed). "+
-			"CPU is actord's process, the broker in it, and the children's, per record.", ValueSize, rounds, Python3),
+			"CPU is actord's process, the broker in it, and the children's, per record. "+
+			"The `alone` rows are each script by itself, one child fed the same lines through a pipe from Go, no broker and no actord (median of %d): the most one child of it does on this machine.", ValueSize, rounds, Python3, rounds),
 		Header: []string{"side", "records", "records/s", "ratio to per-record exec", "time", "CPU/record", "of which children"},
 	}
 	base := rs[0].Rate()
-	for _, r := range rs {
+	for _, r := range append(slices.Clone(rs), alone...) {
 		t.Rows = append(t.Rows, []string{r.Side.Name, thousands(r.Records), Rate(r.Rate()), Ratio(r.Rate() / base), Millis(r.Span),
 			fmt.Sprintf("%.1f µs", float64(r.CPU.Microseconds())/float64(r.Records)),
 			fmt.Sprintf("%.1f µs", float64(r.ChildCPU.Microseconds())/float64(r.Records))})
 	}
+	// Issue 19's target is on a trivial script, "a shell while read loop
+	// or a Python loop": met when one of them reaches it; every side's
+	// figure is in the line.
+	var best float64
+	var got []string
 	for _, r := range rs[1:] {
 		if !r.Side.Target {
 			continue
 		}
+		best = max(best, r.Rate())
+		got = append(got, fmt.Sprintf("%s %s/s", strings.TrimPrefix(r.Side.Name, "stream, "), Rate(r.Rate())))
+	}
+	for _, r := range alone {
+		got = append(got, fmt.Sprintf("%s %s/s", r.Side.Name, Rate(r.Rate())))
+	}
+	if got != nil {
 		t.Targets = append(t.Targets, Target{
-			What: fmt.Sprintf("%s >= %s records/s", r.Side.Name, thousands(StreamTarget)),
-			Got:  fmt.Sprintf("%s records/s, %s per-record exec's", Rate(r.Rate()), Ratio(r.Rate()/base)),
-			Met:  r.Rate() >= StreamTarget,
+			What: fmt.Sprintf("a trivial stream-mode script (the sh while-read loop or the Python loop) >= %s records/s", thousands(StreamTarget)),
+			Got:  fmt.Sprintf("best %s records/s, %s per-record exec's: %s", Rate(best), Ratio(best/base), strings.Join(got, "; ")),
+			Met:  best >= StreamTarget,
 		})
 	}
 	return t
+}
+
+// ScriptsAlone runs ScriptAlone rounds times for each stream script of
+// sides, as many lines as the script's first side has records, and keeps
+// each script's median run.
+func ScriptsAlone(ctx context.Context, sides []ExecSide, rounds int) ([]ExecResult, error) {
+	var out []ExecResult
+	seen := map[string]bool{}
+	for _, s := range sides {
+		if !s.Stream || s.Script == "" || seen[s.Script] {
+			continue
+		}
+		seen[s.Script] = true
+		var runs []ExecResult
+		for range rounds {
+			r, err := ScriptAlone(ctx, s.Script+" alone (one child, a pipe, no actord)", s.Command, s.Records)
+			if err != nil {
+				return nil, err
+			}
+			runs = append(runs, r)
+		}
+		slices.SortFunc(runs, func(a, b ExecResult) int { return int(a.Span - b.Span) })
+		out = append(out, runs[len(runs)/2])
+	}
+	return out, nil
 }
 
 // ExecAlone runs the exec scenario by itself on a broker of its own
@@ -314,7 +434,11 @@ func ExecAlone(ctx context.Context, perRecordN, streamN, rounds int) (*Report, e
 	if err != nil {
 		return nil, err
 	}
-	r.Tables = append(r.Tables, ExecTable(rs, rounds))
+	alone, err := ScriptsAlone(ctx, sides, rounds)
+	if err != nil {
+		return nil, err
+	}
+	r.Tables = append(r.Tables, ExecTable(rs, alone, rounds))
 	r.LoadAfter = LoadAverage()
 	return r, nil
 }

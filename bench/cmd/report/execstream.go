@@ -28,6 +28,10 @@ func execScenario(ctx context.Context, e *bench.Env, p params) (bench.Table, err
 	if err != nil {
 		return bench.Table{}, err
 	}
+	alone, err := bench.ScriptsAlone(ctx, sides, execRounds)
+	if err != nil {
+		return bench.Table{}, err
+	}
 	done()
-	return bench.ExecTable(rs, execRounds), nil
+	return bench.ExecTable(rs, alone, execRounds), nil
 }
