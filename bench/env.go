@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -237,10 +239,7 @@ func (e *Env) Fill(ctx context.Context, topic string, n, keys int) error {
 		mu   sync.Mutex
 		perr error
 	)
-	value := make([]byte, ValueSize)
-	for i := range value {
-		value[i] = 'a' + byte(i%26)
-	}
+	value := fillValue()
 	for i := range n {
 		r := &kgo.Record{Key: []byte("k" + strconv.Itoa(i%keys)), Value: value}
 		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
@@ -258,6 +257,22 @@ func (e *Env) Fill(ctx context.Context, topic string, n, keys int) error {
 		return fmt.Errorf("filling %s: %w", topic, perr)
 	}
 	return nil
+}
+
+// fillValue is the value of every record Fill writes: ValueSize bytes of
+// the alphabet over and over.
+func fillValue() []byte {
+	value := make([]byte, ValueSize)
+	for i := range value {
+		value[i] = 'a' + byte(i%26)
+	}
+	return value
+}
+
+// medianBy sorts runs by key and returns the middle one.
+func medianBy[T any](runs []T, key func(T) time.Duration) T {
+	slices.SortFunc(runs, func(a, b T) int { return cmp.Compare(key(a), key(b)) })
+	return runs[len(runs)/2]
 }
 
 // alternate calls run for every side index, rounds times (at least once),

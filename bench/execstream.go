@@ -265,11 +265,13 @@ func (e *Env) compareExec(ctx context.Context, sides []ExecSide, rounds int, eac
 	}
 	out := make([]ExecResult, len(sides))
 	for i, rs := range runs {
-		slices.SortFunc(rs, func(a, b ExecResult) int { return int(a.Span - b.Span) })
-		out[i] = rs[len(rs)/2]
+		out[i] = medianBy(rs, execSpan)
 	}
 	return out, nil
 }
+
+// execSpan is the key compareExec and ScriptsAlone take the median by.
+func execSpan(r ExecResult) time.Duration { return r.Span }
 
 // StreamTarget is issue 19's goal for a trivial stream-mode script.
 const StreamTarget = 50_000
@@ -292,10 +294,7 @@ func ScriptAlone(ctx context.Context, name string, argv []string, n int) (ExecRe
 	if err != nil {
 		return ExecResult{}, err
 	}
-	value := make([]byte, ValueSize)
-	for i := range value {
-		value[i] = 'a' + byte(i%26)
-	}
+	value := fillValue()
 	type line struct {
 		Topic     string            `json:"topic"`
 		Partition int32             `json:"partition"`
@@ -327,6 +326,8 @@ func ScriptAlone(ctx context.Context, name string, argv []string, n int) (ExecRe
 	sc := bufio.NewScanner(stdout)
 	for answers < n && sc.Scan() {
 		if !bytes.HasSuffix(sc.Bytes(), []byte(" ok")) {
+			cancel() // ends the child, which would block on its next answer
+			cmd.Wait()
 			return ExecResult{}, fmt.Errorf("%s: answer %d is %q, not \"<offset> ok\"", name, answers, sc.Text())
 		}
 		answers++
@@ -403,8 +404,7 @@ func ScriptsAlone(ctx context.Context, sides []ExecSide, rounds int) ([]ExecResu
 			}
 			runs = append(runs, r)
 		}
-		slices.SortFunc(runs, func(a, b ExecResult) int { return int(a.Span - b.Span) })
-		out = append(out, runs[len(runs)/2])
+		out = append(out, medianBy(runs, execSpan))
 	}
 	return out, nil
 }

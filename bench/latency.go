@@ -123,6 +123,29 @@ func (e *Env) Latency(ctx context.Context, s Side, rate int, d time.Duration) (L
 	return LatencyResult{Name: s.Name, Samples: samples}, nil
 }
 
+// CompareLatency runs Latency for every side rounds times, alternating
+// the order of the sides between rounds, and keeps each side's round
+// with the median p99.
+func (e *Env) CompareLatency(ctx context.Context, sides []Side, rate int, d time.Duration, rounds int) ([]LatencyResult, error) {
+	runs := make([][]LatencyResult, len(sides))
+	err := alternate(len(sides), rounds, func(i int) error {
+		l, err := e.Latency(ctx, sides[i], rate, d)
+		if err != nil {
+			return err
+		}
+		runs[i] = append(runs[i], l)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LatencyResult, len(sides))
+	for i, rs := range runs {
+		out[i] = medianBy(rs, func(r LatencyResult) time.Duration { return r.Quantile(0.99) })
+	}
+	return out, nil
+}
+
 // sender returns the producing half of side s: a raw franz-go client with
 // the runtime producer's settings, or actord's Producer[[]byte].
 func (e *Env) sender(s Side, topic string) (sender, func(), error) {

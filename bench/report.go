@@ -2,12 +2,10 @@ package bench
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,18 +190,6 @@ func LatencyTable(rate int, d time.Duration, rounds int, rs []LatencyResult) Tab
 		{What: "actord p99.9 < 4 ms", Got: "p99.9 " + Millis(p999), Met: p999 < 4*time.Millisecond},
 	}
 	return t
-}
-
-// MedianLatencies picks, of each side's rounds, the one with the median
-// p99.
-func MedianLatencies(rounds [][]LatencyResult) []LatencyResult {
-	out := make([]LatencyResult, 0, len(rounds))
-	for _, rs := range rounds {
-		rs = slices.Clone(rs)
-		slices.SortFunc(rs, func(a, b LatencyResult) int { return cmp.Compare(a.Quantile(0.99), b.Quantile(0.99)) })
-		out = append(out, rs[len(rs)/2])
-	}
-	return out
 }
 
 // MemoryTable is scenario 5.

@@ -262,9 +262,10 @@ const latencyRounds = 5
 
 // latency is scenario 4: produce-to-handler latency at 1,000 records per
 // second for p.latencyFor, the sides alternated for latencyRounds rounds,
-// on a broker of its own: the shared one holds the earlier scenarios'
-// records in this process's heap, and collecting that heap shows up in
-// both sides' tails. Each side's row is its median round by p99.
+// on a broker of its own, as with -only latency: the clients talk to a
+// cluster with no earlier scenario's topics, groups and records (the
+// shared broker, and what it holds, stays in this process meanwhile).
+// Each side's row is its median round by p99.
 func latency(ctx context.Context, _ *bench.Env, p params) (bench.Table, error) {
 	done := step("4. latency")
 	e, err := bench.Start()
@@ -273,23 +274,12 @@ func latency(ctx context.Context, _ *bench.Env, p params) (bench.Table, error) {
 	}
 	defer e.Close()
 	runtime.GC()
-	sides := bench.LatencySides()
-	rounds := make([][]bench.LatencyResult, len(sides))
-	for r := range latencyRounds {
-		for k := range sides {
-			i := k
-			if r%2 == 1 { // every other round the other way round
-				i = len(sides) - 1 - k
-			}
-			l, err := e.Latency(ctx, sides[i], 1000, p.latencyFor)
-			if err != nil {
-				return bench.Table{}, err
-			}
-			rounds[i] = append(rounds[i], l)
-		}
+	lats, err := e.CompareLatency(ctx, bench.LatencySides(), 1000, p.latencyFor, latencyRounds)
+	if err != nil {
+		return bench.Table{}, err
 	}
 	done()
-	return bench.LatencyTable(1000, p.latencyFor, latencyRounds, bench.MedianLatencies(rounds)), nil
+	return bench.LatencyTable(1000, p.latencyFor, latencyRounds, lats), nil
 }
 
 // memorySide is the consumer a memory child runs: the raw loop, or actord
