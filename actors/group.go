@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -240,6 +241,7 @@ func (g *group) poll(ctx context.Context) {
 				recreated = append(recreated, t)
 			}
 		})
+		fed := false
 		g.mu.Lock()
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 			k := tp{p.Topic, p.Partition}
@@ -248,11 +250,25 @@ func (g *group) poll(ctx context.Context) {
 				if len(recs) > 0 {
 					g.consumers()[p.Topic].m.received.Add(float64(len(recs)))
 					h.Deliver(recs)
+					fed = true
 				}
 				g.fetch.moved(p.Topic, p.Partition)
 			}
 		})
 		g.mu.Unlock()
+		if fed {
+			// Let the partition actors just fed run before this goroutine
+			// polls again. Deliver readied them on this P, but the poll
+			// that follows readies franz-go's fetch goroutines and the
+			// broker's, which would run first: on an idle 2-core machine
+			// the hop from here to the partition actor took 60-90 µs a
+			// record at 1,000 records/s (5 µs with the yield), most of
+			// what actord added to the raw loop's produce-to-handler
+			// latency (bench/RESULTS.md, scenario 4). Under load a poll
+			// carries thousands of records, and one yield a poll is
+			// nothing.
+			runtime.Gosched()
+		}
 		for _, t := range recreated {
 			g.resubscribe(t)
 		}

@@ -175,19 +175,21 @@ func LatencyTable(rate int, d time.Duration, rounds int, rs []LatencyResult) Tab
 	t := Table{
 		Title: "4. Latency, produce to handler start",
 		Method: fmt.Sprintf("%d records/s for %v to a fresh 3-partition topic, on a broker of its own; the send time travels in the value and the handler subtracts it from its start time (one clock, one process). "+
-			"Producers linger 1 ms, as the runtime's does; consumers let the broker hold a fetch at most 50 ms, as actord's group client does. "+
+			"The first pair's producers linger 1 ms, as the runtime's does by default; the second pair's send at once (ProducerLinger 0), as a service that wants the lowest latency would set it. Consumers let the broker hold a fetch at most 50 ms, as actord's group client does. "+
 			"%d rounds, the sides alternated; each row is that side's median round by p99.", rate, d, rounds),
 		Header: []string{"side", "records", "p50", "p99", "p99.9", "max"},
 	}
 	for _, r := range rs {
 		t.Rows = append(t.Rows, []string{r.Name, thousands(len(r.Samples)), Millis(r.Quantile(0.5)), Millis(r.Quantile(0.99)), Millis(r.Quantile(0.999)), Millis(r.Max())})
 	}
-	// Issue 19's targets (issue 9's was p99 < 5 ms), on the median round.
-	a := rs[len(rs)-1]
+	// Issue 19's targets (issue 9's was p99 < 5 ms), on the median round
+	// of actord with the runtime's defaults (LatencySides' second), the
+	// raw loop's figure beside it.
+	raw, a := rs[0], rs[1]
 	p99, p999 := a.Quantile(0.99), a.Quantile(0.999)
 	t.Targets = []Target{
-		{What: "actord p99 < 2 ms", Got: "p99 " + Millis(p99), Met: p99 < 2*time.Millisecond},
-		{What: "actord p99.9 < 4 ms", Got: "p99.9 " + Millis(p999), Met: p999 < 4*time.Millisecond},
+		{What: "actord p99 < 2 ms", Got: fmt.Sprintf("p99 %s, raw loop %s", Millis(p99), Millis(raw.Quantile(0.99))), Met: p99 < 2*time.Millisecond},
+		{What: "actord p99.9 < 4 ms", Got: fmt.Sprintf("p99.9 %s, raw loop %s", Millis(p999), Millis(raw.Quantile(0.999))), Met: p999 < 4*time.Millisecond},
 	}
 	return t
 }

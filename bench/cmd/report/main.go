@@ -257,8 +257,9 @@ func produceThroughput(ctx context.Context, e *bench.Env, p params) ([]bench.Tab
 	return []bench.Table{bench.ProduceTable(p.produceN, prods, p.rounds), bench.CodecTable(names, results)}, nil
 }
 
-// latencyRounds is how many times each latency side runs, alternated.
-const latencyRounds = 5
+// latencyRounds is how many times each latency side runs, alternated:
+// four sides of 10 s each a round.
+const latencyRounds = 3
 
 // latency is scenario 4: produce-to-handler latency at 1,000 records per
 // second for p.latencyFor, the sides alternated for latencyRounds rounds,
