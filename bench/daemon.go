@@ -510,19 +510,7 @@ func (d *DaemonBench) rawForward(ctx context.Context, group, target string) erro
 // CompareDaemon runs every side rounds times, alternating the order of
 // the sides between rounds, and returns each side's runs.
 func (d *DaemonBench) CompareDaemon(ctx context.Context, sides []DaemonSide, rounds int) ([][]DaemonResult, error) {
-	runs := make([][]DaemonResult, len(sides))
-	err := alternate(len(sides), rounds, func(i int) error {
-		r, err := d.Run(ctx, sides[i])
-		if err != nil {
-			return err
-		}
-		runs[i] = append(runs[i], r)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return runs, nil
+	return alternateRuns(len(sides), rounds, func(i int) (DaemonResult, error) { return d.Run(ctx, sides[i]) })
 }
 
 // Best is the fastest of rs.

@@ -275,6 +275,24 @@ func medianBy[T any](runs []T, key func(T) time.Duration) T {
 	return runs[len(runs)/2]
 }
 
+// alternateRuns is alternate collecting each side's results: runs[i]
+// holds side i's, one a round.
+func alternateRuns[T any](sides, rounds int, run func(i int) (T, error)) ([][]T, error) {
+	runs := make([][]T, sides)
+	err := alternate(sides, rounds, func(i int) error {
+		r, err := run(i)
+		if err != nil {
+			return err
+		}
+		runs[i] = append(runs[i], r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return runs, nil
+}
+
 // alternate calls run for every side index, rounds times (at least once),
 // in order in even rounds and in reverse in odd ones, so that no side
 // always runs first on a warm or a cold broker; it stops at the first

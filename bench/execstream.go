@@ -248,17 +248,12 @@ func (e *Env) CompareExec(ctx context.Context, sides []ExecSide, rounds int) ([]
 
 // compareExec is CompareExec, calling each, when not nil, after every run.
 func (e *Env) compareExec(ctx context.Context, sides []ExecSide, rounds int, each func(ExecResult)) ([]ExecResult, error) {
-	runs := make([][]ExecResult, len(sides))
-	err := alternate(len(sides), rounds, func(i int) error {
+	runs, err := alternateRuns(len(sides), rounds, func(i int) (ExecResult, error) {
 		r, err := e.ExecThroughput(ctx, sides[i])
-		if err != nil {
-			return err
-		}
-		if each != nil {
+		if err == nil && each != nil {
 			each(r)
 		}
-		runs[i] = append(runs[i], r)
-		return nil
+		return r, err
 	})
 	if err != nil {
 		return nil, err

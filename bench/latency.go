@@ -131,15 +131,7 @@ func (e *Env) Latency(ctx context.Context, s Side, rate int, d time.Duration) (L
 // the order of the sides between rounds, and keeps each side's round
 // with the median p99.
 func (e *Env) CompareLatency(ctx context.Context, sides []Side, rate int, d time.Duration, rounds int) ([]LatencyResult, error) {
-	runs := make([][]LatencyResult, len(sides))
-	err := alternate(len(sides), rounds, func(i int) error {
-		l, err := e.Latency(ctx, sides[i], rate, d)
-		if err != nil {
-			return err
-		}
-		runs[i] = append(runs[i], l)
-		return nil
-	})
+	runs, err := alternateRuns(len(sides), rounds, func(i int) (LatencyResult, error) { return e.Latency(ctx, sides[i], rate, d) })
 	if err != nil {
 		return nil, err
 	}
