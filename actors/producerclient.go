@@ -130,9 +130,16 @@ const (
 	// DefaultCompression is CompressionNone: see its doc for why.
 	DefaultCompression = CompressionNone
 	// DefaultProducerLinger is how long a partition's batch waits for more
-	// records: short, so that a lone Publish is not held (Java's linger.ms
-	// is 5ms since Kafka 4.0, 0 before).
-	DefaultProducerLinger = time.Millisecond
+	// records: not at all, so that a lone Publish is not held (Java's
+	// linger.ms was 0 until Kafka 4.0, 5ms since; sarama's flush frequency
+	// is 0). Under load records still batch: the idempotent producer has
+	// one request in flight to a broker, and what is buffered meanwhile
+	// goes out together when it returns. Any linger above 0 costs at least
+	// a millisecond, whatever its value: Go's network poller sleeps in
+	// whole milliseconds, so a timer under 1 ms in an idle process fires
+	// after about 1.1 ms, and one re-armed by a wake-up in between after
+	// up to 2 ms.
+	DefaultProducerLinger = 0
 	// MaxProducerLinger is franz-go's upper bound.
 	MaxProducerLinger = time.Minute
 	// DefaultBatchMaxBytes is the largest record batch, before compression:
@@ -222,9 +229,11 @@ func ProducerCompression(c Compression) RuntimeOption {
 
 // ProducerLinger sets how long a partition's batch waits for more records
 // before it is sent (Java client: linger.ms): longer makes fewer, larger
-// batches (better compression, fewer requests) and adds up to that much
-// latency to every publish. Between 0 and MaxProducerLinger. Default
-// DefaultProducerLinger.
+// batches (better compression, fewer requests for the brokers) and adds
+// that much latency to a publish, rounded up to whole milliseconds and up
+// to a millisecond more (Go's timers in an idle process: see
+// DefaultProducerLinger). Between 0 and MaxProducerLinger. Default
+// DefaultProducerLinger (0: sent at once).
 func ProducerLinger(d time.Duration) RuntimeOption {
 	return runtimeOpt(func(s *settings) {
 		if d < 0 || d > MaxProducerLinger {

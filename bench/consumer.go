@@ -31,9 +31,9 @@ type Side struct {
 	// MaxInFlight overrides the in-flight cap of an actord side (0: the
 	// runtime default, 1,000 per partition).
 	MaxInFlight int
-	// NoLinger has the producing half of a latency side send at once
-	// (ProducerLinger 0) instead of lingering the runtime's 1 ms.
-	NoLinger bool
+	// Linger has the producing half of a latency side linger that long
+	// (ProducerLinger) instead of sending at once, the runtime's default.
+	Linger time.Duration
 }
 
 // ConsumeSides are the four sides of the consume comparison, baseline

@@ -445,7 +445,7 @@ func (d *DaemonBench) waitEnd(ctx context.Context, target string, exited <-chan 
 }
 
 // startRaw runs the raw loop in a goroutine: one franz-go client with the
-// runtime's fetch settings and its producer's (acks=all, idempotent, 1 ms
+// runtime's fetch settings and its producer's (acks=all, idempotent, no
 // linger); per poll it produces a copy of every record to target, waits
 // for every ack and commits the polled records.
 func (d *DaemonBench) startRaw(ctx context.Context, group, target string) *proc {
@@ -525,7 +525,7 @@ func DaemonTable(n, rounds int, runs [][]DaemonResult) Table {
 	t := Table{
 		Title: "7. Daemon throughput",
 		Method: fmt.Sprintf("The stock binary (`actord start --config`, built once; one consumer at the defaults: partition ordering, commit every 1 s) over %s JSON records of %d bytes on 3 partitions (1,000 keys), written once; every run under a fresh group, best of %d rounds (side order reversed every other round). "+
-			"Log: kcat %s (`kcat -G <group> -J -o beginning -c N`, stdout to a file) against the log handler to a file; forward: a raw franz-go loop in the bench process (poll, produce every record to a fresh 3-partition topic with acks=all, idempotent, 1 ms linger, uncompressed as actord's producer, wait for the acks, commit) against the forward handler. "+
+			"Log: kcat %s (`kcat -G <group> -J -o beginning -c N`, stdout to a file) against the log handler to a file; forward: a raw franz-go loop in the bench process (poll, produce every record to a fresh 3-partition topic with acks=all, idempotent, no linger, uncompressed as actord's producer, wait for the acks, commit) against the forward handler. "+
 			"Time runs from the side's first fetch at the broker (the group join is not counted) to its output complete: every line in the file, or every copy acknowledged (the target's end offsets, polled every 5 ms); \"from start\" from the process's start instead, \"committed\" to the group's offsets at the backlog's end. "+
 			"CPU is the child process's.", thousands(n), ValueSize, rounds, kcatVersion()),
 		Header: []string{"side", "records/s", "ratio", "time", "from start", "committed", "CPU/record"},

@@ -58,7 +58,7 @@ type ProduceSide struct {
 // (PublishAsync) with JSON and with Avro (WithSchema: the schema
 // package's serde, single-object framing),
 // and, as the wire's ceiling, franz-go Produce of one pre-encoded value. The raw clients carry the runtime producer's
-// settings (acks=all, idempotent, 1 ms linger), so batching is the same.
+// settings (acks=all, idempotent, no linger), so batching is the same.
 func ProduceSides() []ProduceSide {
 	return []ProduceSide{
 		{Name: "raw franz-go, json.Marshal", Run: produceRaw(false)},
@@ -74,7 +74,7 @@ func (e *Env) ProducerOpts() []kgo.Opt {
 	return append(e.ClientOpts(),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.AllowAutoTopicCreation(),
-		kgo.ProducerLinger(time.Millisecond),
+		kgo.ProducerLinger(actors.DefaultProducerLinger),
 		kgo.RecordDeliveryTimeout(RequestTimeout),
 	)
 }

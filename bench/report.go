@@ -175,7 +175,7 @@ func LatencyTable(rate int, d time.Duration, rounds int, rs []LatencyResult) Tab
 	t := Table{
 		Title: "4. Latency, produce to handler start",
 		Method: fmt.Sprintf("%d records/s for %v to a fresh 3-partition topic, on a broker of its own; the send time travels in the value and the handler subtracts it from its start time (one clock, one process). "+
-			"The first pair's producers linger 1 ms, as the runtime's does by default; the second pair's send at once (ProducerLinger 0), as a service that wants the lowest latency would set it. Consumers let the broker hold a fetch at most 50 ms, as actord's group client does. "+
+			"The first pair's producers send at once, as the runtime's does by default (producer linger 0); the second pair's linger 1 ms (ProducerLinger(time.Millisecond)), as the runtime did before, which Go's timers make 1.1 to 2 ms. Consumers let the broker hold a fetch at most 50 ms, as actord's group client does. "+
 			"%d rounds, the sides alternated; each row is that side's median round by p99.", rate, d, rounds),
 		Header: []string{"side", "records", "p50", "p99", "p99.9", "max"},
 	}

@@ -72,8 +72,9 @@ const flushWait = 100 * time.Millisecond
 //
 // Run this way, a batch at a time, it sends at once rather than after
 // the producer's linger (Flush): nothing more comes from the partition
-// until the batch is acknowledged, so the linger would only add its
-// length to every batch (1 ms by default, of about 2 ms a batch).
+// until the batch is acknowledged, so a linger would only add its
+// length to every batch (none by default; producer.linger: 1ms would be
+// 1 to 2 ms of about 2 ms a batch).
 func (h *forwardHandler) handleBatch(ctx context.Context, ms []actors.Message[[]byte]) error {
 	b := h.produce(ctx, ms)
 	// Flush waits for every record buffered in the client, the other
