@@ -88,8 +88,9 @@ func (h *forwardHandler) handleBatch(ctx context.Context, ms []actors.Message[[]
 
 // startBatch is handleBatch begun: it produces the copies and returns
 // the wait for their acknowledgements (actors.ConsumeBatchAsync). It does
-// not flush: the partition's next batch is produced meanwhile, and the
-// producer's linger gathers them.
+// not flush: the partition's next batch is produced meanwhile, and goes
+// out with whatever else is buffered when the request in flight returns
+// (or after producer.linger, when one is set).
 func (h *forwardHandler) startBatch(ctx context.Context, ms []actors.Message[[]byte]) func() error {
 	return h.produce(ctx, ms).wait
 }
