@@ -145,7 +145,7 @@ func (a *partitionActor) Receive(c actor.Context) {
 			a.dispatch(c)
 		}
 	case *actor.Stopped:
-		a.h.disp.close()
+		a.h.disp.Close()
 	case *actor.Stopping:
 		for _, t := range a.timers {
 			t.Stop()

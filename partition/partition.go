@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/actord/actord/internal/mailbox"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -267,8 +268,8 @@ type Handle struct {
 	root   *actor.RootContext
 	cfg    *Config
 	cancel context.CancelFunc
-	// disp runs the partition actor's mailbox (see loopDispatcher).
-	disp *loopDispatcher
+	// disp runs the partition actor's mailbox (see mailbox.Loop).
+	disp *mailbox.Loop
 
 	mu       sync.Mutex
 	inFlight int
@@ -305,7 +306,7 @@ func Spawn(spawner actor.SpawnerContext, root *actor.RootContext, cfg Config) *H
 	cfg = cfg.withDefaults()
 	cfg.Logger = cfg.Logger.With("group", cfg.Group, "topic", cfg.Topic, "partition", cfg.Partition)
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &Handle{root: root, cfg: &cfg, cancel: cancel, disp: newLoopDispatcher(ctx)}
+	h := &Handle{root: root, cfg: &cfg, cancel: cancel, disp: mailbox.NewLoop(ctx)}
 	h.first.Store(-1)
 	h.marked.Store(-1)
 	props := actor.PropsFromProducer(func() actor.Actor { return newPartitionActor(h, ctx) },

@@ -1,10 +1,7 @@
 package partition
 
 import (
-	"context"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -59,41 +56,6 @@ func TestPacedRisesAtOnceAndFallsSlowly(t *testing.T) {
 	if a.perRecord < 800*time.Microsecond {
 		t.Fatalf("pace %v changed by runs with no time or no records", a.perRecord)
 	}
-}
-
-// The loop dispatcher runs what is scheduled, in order, on one goroutine
-// that ends when it is closed or its context ends; after that, scheduled
-// functions still run.
-func TestLoopDispatcher(t *testing.T) {
-	base := runtime.NumGoroutine()
-	ctx, cancel := context.WithCancel(context.Background())
-	d := newLoopDispatcher(ctx)
-	var ran atomic.Int64
-	var wg sync.WaitGroup
-	for i := range 1000 {
-		wg.Add(1)
-		d.Schedule(func() {
-			if got := ran.Add(1); got != int64(i+1) {
-				t.Errorf("function %d ran as %d", i+1, got)
-			}
-			wg.Done()
-		})
-		wg.Wait() // the mailbox schedules one at a time
-	}
-	cancel()
-	waitGoroutines(t, base)
-	wg.Add(1)
-	d.Schedule(func() { wg.Done() })
-	wg.Wait()
-
-	d = newLoopDispatcher(context.Background())
-	wg.Add(1)
-	d.Schedule(func() { d.close(); wg.Done() })
-	wg.Wait()
-	waitGoroutines(t, base)
-	wg.Add(1)
-	d.Schedule(func() { wg.Done() })
-	wg.Wait()
 }
 
 func waitGoroutines(t *testing.T, n int) {

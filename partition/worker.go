@@ -3,6 +3,7 @@ package partition
 import (
 	"context"
 	"fmt"
+	"github.com/actord/actord/internal/mailbox"
 	"sync/atomic"
 	"time"
 
@@ -128,13 +129,13 @@ type handlerActor struct {
 	cfg   *Config
 	ctx   context.Context
 	child *actor.PID
-	disp  *loopDispatcher // runs its mailbox
-	clock timing          // attempt durations, when Hooks.Attempts is set
+	disp  *mailbox.Loop // runs its mailbox
+	clock timing        // attempt durations, when Hooks.Attempts is set
 }
 
 func (a *partitionActor) workerProps(child *actor.PID) *actor.Props {
 	cfg, ctx := a.cfg, a.ctx
-	d := newLoopDispatcher(ctx)
+	d := mailbox.NewLoop(ctx)
 	return actor.PropsFromProducer(func() actor.Actor { return &handlerActor{cfg: cfg, ctx: ctx, child: child, disp: d} },
 		actor.WithDispatcher(d))
 }
@@ -152,7 +153,7 @@ func (h *handlerActor) Receive(c actor.Context) {
 		m.took = time.Since(start)
 		c.Send(c.Parent(), m)
 	case *actor.Stopped:
-		h.disp.close()
+		h.disp.Close()
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
@@ -50,6 +51,7 @@ func main() {
 	group := flag.String("group", "", "internal: the consumer group")
 	maxInFlight := flag.Int("max-in-flight", 0, "internal: the actord side's cap")
 	dur := flag.Duration("for", 0, "internal: how long to consume")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run (the bench process only: not the daemon's or exec's children) to this file")
 	only := flag.String("only", "", "run only this scenario (consume (with memory), daemon, exec, latency, produce, slow), on a broker of its own")
 	flag.Parse()
 
@@ -74,6 +76,18 @@ func main() {
 		run = func(p params) (*bench.Report, error) {
 			return bench.ExecAlone(context.Background(), p.execN, p.execStreamN, execRounds)
 		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "report: -cpuprofile:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
 	}
 	r, err := run(p)
 	if err != nil {
