@@ -446,7 +446,7 @@ func (d *DaemonBench) waitEnd(ctx context.Context, target string, exited <-chan 
 
 // startRaw runs the raw loop in a goroutine: one franz-go client with the
 // runtime's fetch settings and its producer's (acks=all, idempotent, no
-// linger); per poll it produces a copy of every record to target, waits
+// linger, uncompressed); per poll it produces a copy of every record to target, waits
 // for every ack and commits the polled records.
 func (d *DaemonBench) startRaw(ctx context.Context, group, target string) *proc {
 	ctx, cancel := context.WithCancel(ctx)
@@ -467,10 +467,6 @@ func (d *DaemonBench) rawForward(ctx context.Context, group, target string) erro
 		kgo.DisableAutoCommit(),
 		kgo.FetchMaxPartitionBytes(FetchPartitionBytes),
 		kgo.FetchMaxWait(FetchMaxWait),
-		// Uncompressed, as actord's producer writes the copies
-		// (producer.compression defaults to none; franz-go's default
-		// is snappy).
-		kgo.ProducerBatchCompression(kgo.NoCompression()),
 	)...)
 	if err != nil {
 		return err

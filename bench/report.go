@@ -142,7 +142,7 @@ func ProduceTable(n int, rs []ProduceResult, rounds int) Table {
 	t := Table{
 		Title: "3. Produce throughput",
 		Method: fmt.Sprintf("%s orders (about 100 bytes of JSON, keyed by customer, 1,000 keys) to a fresh 3-partition topic per run, sent without waiting and then flushed; "+
-			"time is first send to the end of Flush; best of %d rounds. Every client has the runtime producer's settings: acks=all, idempotent, no linger, default batch sizes.",
+			"time is first send to the end of Flush; best of %d rounds. Every client has the runtime producer's settings: acks=all, idempotent, no linger, uncompressed, default batch sizes.",
 			thousands(n), rounds),
 		Header: []string{"side", "records/s", "ratio to raw json.Marshal", "time", "allocs/record"},
 	}
