@@ -446,8 +446,8 @@ func (d *DaemonBench) waitEnd(ctx context.Context, target string, exited <-chan 
 
 // startRaw runs the raw loop in a goroutine: one franz-go client with the
 // runtime's fetch settings and its producer's (acks=all, idempotent, no
-// linger, uncompressed); per poll it produces a copy of every record to target, waits
-// for every ack and commits the polled records.
+// linger, uncompressed); per poll it produces a copy of every record to
+// target, waits for every ack and commits the polled records.
 func (d *DaemonBench) startRaw(ctx context.Context, group, target string) *proc {
 	ctx, cancel := context.WithCancel(ctx)
 	d.e.armFetchClock()

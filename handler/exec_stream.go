@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/actord/actord/internal/mailbox"
 	"io"
 	"log/slog"
 	"os"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/actord/actord/actors"
 	"github.com/actord/actord/config"
+	"github.com/actord/actord/internal/mailbox"
 )
 
 // The stream protocol of exec's stream mode (config.ExecStream), between
@@ -87,11 +87,11 @@ func NewStream(e *config.ExecHandler, logger *slog.Logger) (*actor.Props, error)
 	// goroutine and grow its stack again (runtime.newstack was 10% of the
 	// bench process's CPU in scenario 6), so each runs on a goroutine of
 	// its own that waits for the next record.
+	var pool *streamPool // nil: each handler actor has a child of its own
 	if e.Pipeline > 1 {
-		pool := newStreamPool(argv, e.Pipeline, logger)
-		return actor.PropsFromProducer(func() actor.Actor { return &streamActor{argv: argv, log: logger, pool: pool} }, actor.WithSpawnFunc(mailbox.Spawn)), nil
+		pool = newStreamPool(argv, e.Pipeline, logger)
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &streamActor{argv: argv, log: logger} }, actor.WithSpawnFunc(mailbox.Spawn)), nil
+	return actor.PropsFromProducer(func() actor.Actor { return &streamActor{argv: argv, log: logger, pool: pool} }, actor.WithSpawnFunc(mailbox.Spawn)), nil
 }
 
 // streamActor is one handler actor's side of the stream protocol: it owns

@@ -3,13 +3,13 @@ package partition
 import (
 	"context"
 	"fmt"
-	"github.com/actord/actord/internal/mailbox"
 	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/actord/actord/internal/mailbox"
 	"github.com/actord/actord/supervisor"
 )
 
