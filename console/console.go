@@ -59,6 +59,11 @@ type Console struct {
 
 	startOnce sync.Once
 	started   atomic.Bool
+	// startedAt is when Start ran, right after the runtime started its
+	// groups: the consumers' counts are zero then, so it is every
+	// series' first sample, and what is handled before the first
+	// sampling tick is in the first point.
+	startedAt time.Time
 	stop      chan struct{}
 	done      chan struct{}
 
@@ -108,6 +113,7 @@ func New(src Source, opts Options) *Console {
 // its groups have started, and its Status may be asked only after.
 func (c *Console) Start() {
 	c.startOnce.Do(func() {
+		c.startedAt = time.Now()
 		c.started.Store(true)
 		go c.run()
 	})
@@ -189,6 +195,9 @@ func (c *Console) sample() {
 			h := c.history[k]
 			if h == nil {
 				h = &series{}
+				if !c.startedAt.IsZero() && c.startedAt.Before(st.Time) {
+					h.add(sample{t: c.startedAt})
+				}
 				c.history[k] = h
 			}
 			total := int64(0)
